@@ -15,6 +15,8 @@ export const LABELS = {
   request: 'backchannel/v1/request', // a station's signed HTTP request
   bundle: 'backchannel/v1/bundle', // a root-signed key bundle
   statement: 'backchannel/v1/statement', // a relay's transmission statement
+  card: 'backchannel/v1/card', // a relay's self-signed card (url, name) under its log key
+  leaf: 'backchannel/v1/leaf', // domain of log-leaf commitments (hashed, never signed)
 } as const;
 
 export type Label = (typeof LABELS)[keyof typeof LABELS];

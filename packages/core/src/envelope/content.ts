@@ -1,0 +1,179 @@
+/**
+ * What is inside the encryption: the content (what a person wrote, or a machine message), the
+ * signer's certificate, and the signer's signature over the header digest and the content.
+ */
+import { decodeCbor, encodeCbor, type CborMap, type CborValue } from '../cbor.js';
+import { BackchannelError } from '../errors.js';
+import { MapReader, readItem } from '../schema.js';
+import { PARTY_ID_RE, DISPLAY_RE } from '../identity/ids.js';
+
+export const CATEGORIES = ['consular', 'political', 'security', 'humanitarian'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
+/** A note's identity across the system: the sender party and its 16-byte id. */
+export interface NoteRef {
+  from: string;
+  id: Uint8Array;
+}
+
+export interface Attachment {
+  name: string;
+  type: string;
+  data: Uint8Array;
+}
+
+export interface NoteContent {
+  kind: 'note';
+  subject: string;
+  body: string;
+  category: Category;
+  /** The thread's id: the id of the note that opened it. */
+  thread: Uint8Array;
+  inReplyTo?: NoteRef;
+  references?: NoteRef[];
+  attachments?: Attachment[];
+}
+
+/** One entry of a party-level acknowledgement: a note received, and on which channels, when. */
+export interface AckEntry {
+  from: string;
+  id: Uint8Array;
+  digest: Uint8Array;
+  arrivals: { relay: string; at: number }[];
+}
+
+export interface AckContent {
+  kind: 'ack';
+  acks: AckEntry[];
+}
+
+export interface ReadContent {
+  kind: 'read';
+  reads: { from: string; id: Uint8Array; at: number }[];
+}
+
+/** The hotline's regular test message: proves every channel carries notes end to end. */
+export interface HeartbeatContent {
+  kind: 'heartbeat';
+  seq: number;
+}
+
+/** A new key bundle of the sender, passed to the peer party inside the encryption. */
+export interface BundleContent {
+  kind: 'bundle';
+  bundle: Uint8Array;
+}
+
+export type Content = NoteContent | AckContent | ReadContent | HeartbeatContent | BundleContent;
+export type ContentKind = Content['kind'];
+export const CONTENT_KINDS = ['note', 'ack', 'read', 'heartbeat', 'bundle'] as const;
+
+export const MAX_SUBJECT_CHARS = 500;
+export const MAX_ATTACHMENTS = 16;
+const RELAY_RE = /^(?:[a-z][a-z0-9-]{0,31}|out-of-band)$/;
+const MIME_RE = /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}$/;
+const FILE_NAME_RE = /^[^\p{Cc}/\\]{1,255}$/u;
+
+function refToCbor(r: NoteRef): CborMap {
+  return { from: r.from, id: r.id };
+}
+
+export function encodeContent(c: Content): Uint8Array {
+  let m: CborMap;
+  switch (c.kind) {
+    case 'note':
+      m = { v: 1, kind: 'note', subject: c.subject, body: c.body, category: c.category, thread: c.thread };
+      if (c.inReplyTo !== undefined) m.reply = refToCbor(c.inReplyTo);
+      if (c.references !== undefined && c.references.length > 0) m.refs = c.references.map(refToCbor);
+      if (c.attachments !== undefined && c.attachments.length > 0) m.att = c.attachments.map((a) => ({ name: a.name, type: a.type, data: a.data }));
+      break;
+    case 'ack':
+      m = {
+        v: 1,
+        kind: 'ack',
+        acks: c.acks.map((a) => ({ from: a.from, id: a.id, digest: a.digest, arr: a.arrivals.map((x) => ({ relay: x.relay, at: x.at })) })),
+      };
+      break;
+    case 'read':
+      m = { v: 1, kind: 'read', reads: c.reads.map((r) => ({ from: r.from, id: r.id, at: r.at })) };
+      break;
+    case 'heartbeat':
+      m = { v: 1, kind: 'heartbeat', seq: c.seq };
+      break;
+    case 'bundle':
+      m = { v: 1, kind: 'bundle', bundle: c.bundle };
+      break;
+  }
+  const bytes = encodeCbor(m);
+  decodeContent(bytes); // refuse to seal what a recipient would refuse to open
+  return bytes;
+}
+
+function readRef(x: CborValue, path: string, p: MapReader): NoteRef {
+  return readItem(x, path, p, (r) => ({ from: r.text('from', { pattern: PARTY_ID_RE }), id: r.bytes('id', { len: 16 }) }));
+}
+
+export function decodeContent(bytes: Uint8Array): Content {
+  const v = decodeCbor(bytes);
+  const r = new MapReader(v, 'content');
+  const ver = r.uint('v');
+  const kind = r.text('kind', { oneOf: CONTENT_KINDS });
+  let c: Content | undefined;
+  switch (kind) {
+    case 'note': {
+      const note: NoteContent = {
+        kind: 'note',
+        subject: r.text('subject', { max: MAX_SUBJECT_CHARS }),
+        body: r.text('body'),
+        category: r.text('category', { oneOf: CATEGORIES }) as Category,
+        thread: r.bytes('thread', { len: 16 }),
+      };
+      const reply = r.map('reply', (m) => ({ from: m.text('from', { pattern: PARTY_ID_RE }), id: m.bytes('id', { len: 16 }) }), { optional: true });
+      if (reply !== undefined) note.inReplyTo = reply;
+      const refs = r.array('refs', readRef, { max: 256, optional: true });
+      if (refs.length > 0) note.references = refs;
+      const att = r.array(
+        'att',
+        (x, path, p) => readItem(x, path, p, (a) => ({ name: a.text('name', { pattern: FILE_NAME_RE }), type: a.text('type', { pattern: MIME_RE }), data: a.bytes('data') })),
+        { max: MAX_ATTACHMENTS, optional: true },
+      );
+      if (att.length > 0) note.attachments = att;
+      c = note;
+      break;
+    }
+    case 'ack':
+      c = {
+        kind: 'ack',
+        acks: r.array('acks', (x, path, p) =>
+          readItem(x, path, p, (a) => ({
+            from: a.text('from', { pattern: PARTY_ID_RE }),
+            id: a.bytes('id', { len: 16 }),
+            digest: a.bytes('digest', { len: 32 }),
+            arrivals: a.array('arr', (y, path2, p2) => readItem(y, path2, p2, (e) => ({ relay: e.text('relay', { pattern: RELAY_RE }), at: e.uint('at') })), { max: 64 }),
+          })), { max: 10_000 }),
+      };
+      break;
+    case 'read':
+      c = {
+        kind: 'read',
+        reads: r.array('reads', (x, path, p) => readItem(x, path, p, (e) => ({ from: e.text('from', { pattern: PARTY_ID_RE }), id: e.bytes('id', { len: 16 }), at: e.uint('at') })), { max: 10_000 }),
+      };
+      break;
+    case 'heartbeat':
+      c = { kind: 'heartbeat', seq: r.uint('seq') };
+      break;
+    case 'bundle':
+      c = { kind: 'bundle', bundle: r.bytes('bundle', { max: 512 * 1024 }) };
+      break;
+    default:
+      break;
+  }
+  if (ver !== 1) r.problems.push('content.v must be 1');
+  r.done();
+  if (c === undefined) throw new BackchannelError('schema_invalid', 'content has no known kind');
+  return c;
+}
+
+export function isDisplayText(s: string): boolean {
+  return DISPLAY_RE.test(s);
+}

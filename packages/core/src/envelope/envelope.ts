@@ -1,0 +1,277 @@
+/**
+ * The sealed envelope (docs/protocol.md §4).
+ *
+ *   Envelope = { "h": header bytes, "k": [slot, slot], "c": content ciphertext, "s": station sig }
+ *   slot     = { "p": party id, "kid": SHA-256(enc public key)[:8], "e": HPKE enc, "c": sealed content key }
+ *   s        = Ed25519(station, "backchannel/v1/envelope" || 0x00 || CBOR{ h, k, c })
+ *
+ * The content is encrypted once under a fresh 32-byte key (ChaCha20-Poly1305, zero nonce: the
+ * key is used once; AAD = header bytes). That key is HPKE-sealed (RFC 9180 base mode) to the
+ * recipient party and to the sender's own party (info "backchannel/v1/cek", AAD SHA-256(header)),
+ * so every desk of both can read it. The same bytes go to every relay; the envelope is never
+ * re-sealed. Its digest, SHA-256 of the bytes, identifies the copy.
+ */
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { decodeCbor, encodeCbor, type CborMap } from '../cbor.js';
+import { BackchannelError, isBackchannelError } from '../errors.js';
+import { concatBytes, equalBytes, utf8 } from '../bytes.js';
+import { verify, type Ed25519Key } from '../ed25519.js';
+import { sha256 } from '../hash.js';
+import { LABELS } from '../labels.js';
+import { systemRandom, type Random } from '../random.js';
+import { MapReader, readItem } from '../schema.js';
+import { hpkeSizes, openHpke, sealHpke } from '../hpke-adapter.js';
+import { currentEncryptionKey, findStation, type KeyBundle, type SignedBundle, type SuiteName } from '../identity/bundle.js';
+import { openSignerCertificate, verifySignerCertificate, type SignerCertificate } from '../identity/certificate.js';
+import { decodeContent, encodeContent, type Content } from './content.js';
+import { decodeHeader, encodeHeader, ENVELOPE_VERSION, type EnvelopeHeader } from './header.js';
+import type { Precedence } from './precedence.js';
+import { MAX_ENVELOPE_BYTES, SIZE_BUCKETS } from './size-bucket.js';
+
+const CEK_INFO = utf8('backchannel/v1/cek');
+const ZERO_NONCE = new Uint8Array(12);
+const TAG_BYTES = 16;
+
+export interface Signer {
+  key: Ed25519Key;
+  /** The root-signed certificate bytes (identity/certificate.ts). */
+  certificate: Uint8Array;
+}
+
+export interface SealParams {
+  from: string;
+  to: string;
+  precedence: Precedence;
+  created: number;
+  content: Content;
+  senderBundle: SignedBundle;
+  recipientBundle: SignedBundle;
+  suite: SuiteName;
+  station: Ed25519Key;
+  signer: Signer;
+  /** Fixed only by vector generation; otherwise 16 random bytes. */
+  id?: Uint8Array;
+  random?: Random;
+}
+
+export interface SealedEnvelope {
+  bytes: Uint8Array;
+  digest: Uint8Array;
+  header: EnvelopeHeader;
+  headerBytes: Uint8Array;
+}
+
+/** What a relay can know of an envelope without any key: parsed and station-verified, never decrypted. */
+export interface InspectedEnvelope extends SealedEnvelope {
+  slots: Slot[];
+  ciphertext: Uint8Array;
+  stationSig: Uint8Array;
+}
+
+interface Slot {
+  party: string;
+  kid: Uint8Array;
+  enc: Uint8Array;
+  ct: Uint8Array;
+}
+
+export function encryptionKeyId(pub: Uint8Array): Uint8Array {
+  return sha256(pub).subarray(0, 8);
+}
+
+function cborHeadLength(n: number): number {
+  return n < 24 ? 1 : n < 256 ? 2 : n < 65536 ? 3 : n < 4294967296 ? 5 : 9;
+}
+
+function slotsToCbor(slots: Slot[]): CborMap[] {
+  return slots.map((s) => ({ p: s.party, kid: s.kid, e: s.enc, c: s.ct }));
+}
+
+function aeadSeal(key: Uint8Array, aad: Uint8Array, pt: Uint8Array): Uint8Array {
+  const c = createCipheriv('chacha20-poly1305', key, ZERO_NONCE, { authTagLength: TAG_BYTES });
+  c.setAAD(aad, { plaintextLength: pt.length });
+  return concatBytes(c.update(pt), c.final(), c.getAuthTag());
+}
+
+function aeadOpen(key: Uint8Array, aad: Uint8Array, ct: Uint8Array): Uint8Array {
+  if (ct.length < TAG_BYTES) throw new BackchannelError('decrypt_failed', 'content ciphertext is too short');
+  const d = createDecipheriv('chacha20-poly1305', key, ZERO_NONCE, { authTagLength: TAG_BYTES });
+  d.setAAD(aad, { plaintextLength: ct.length - TAG_BYTES });
+  d.setAuthTag(ct.subarray(ct.length - TAG_BYTES));
+  try {
+    return concatBytes(d.update(ct.subarray(0, ct.length - TAG_BYTES)), d.final());
+  } catch (cause) {
+    throw new BackchannelError('decrypt_failed', 'content does not decrypt', { cause });
+  }
+}
+
+export async function sealEnvelope(p: SealParams): Promise<SealedEnvelope> {
+  const random = p.random ?? systemRandom;
+  const sb = p.senderBundle.bundle;
+  const rb = p.recipientBundle.bundle;
+  if (sb.party !== p.from) throw new BackchannelError('schema_invalid', `sender bundle is for ${sb.party}, not ${p.from}`);
+  if (rb.party !== p.to) throw new BackchannelError('schema_invalid', `recipient bundle is for ${rb.party}, not ${p.to}`);
+  if (p.from === p.to) throw new BackchannelError('schema_invalid', 'a party cannot send a note to itself');
+  findStation(sb, p.station.publicKey, p.created);
+  const cert = openSignerCertificate(p.signer.certificate);
+  verifySignerCertificate(cert, p.from, sb.root, p.created, sb);
+  if (!equalBytes(cert.pub, p.signer.key.publicKey)) throw new BackchannelError('certificate_invalid', 'signer key does not match its certificate');
+
+  const recipientKey = currentEncryptionKey(rb, p.suite, p.created);
+  const selfKey = currentEncryptionKey(sb, p.suite, p.created);
+  const contentBytes = encodeContent(p.content);
+  const id = p.id ?? random(16);
+  if (id.length !== 16) throw new BackchannelError('schema_invalid', 'an envelope id is 16 bytes');
+  const cek = random(32);
+
+  const header0 = (size: number): EnvelopeHeader => ({
+    version: ENVELOPE_VERSION,
+    id,
+    from: p.from,
+    to: p.to,
+    precedence: p.precedence,
+    created: p.created,
+    size,
+    suite: p.suite,
+    bundleSeq: sb.seq,
+    bundleHash: p.senderBundle.hash,
+    station: p.station.publicKey,
+  });
+  // The inner structure's length does not depend on the header (the signature is 64 bytes
+  // whatever it signs), so the bucket is chosen before anything is signed or sealed.
+  const innerLength = encodeCbor({ content: contentBytes, cert: p.signer.certificate, sig: new Uint8Array(64) }).length;
+  const sizes = hpkeSizes(p.suite);
+  const dummySlot = (party: string): Slot => ({ party, kid: new Uint8Array(8), enc: new Uint8Array(sizes.enc), ct: new Uint8Array(32 + sizes.tag) });
+  const dummySlots = [dummySlot(p.to), dummySlot(p.from)];
+
+  for (const bucket of SIZE_BUCKETS) {
+    const header = header0(bucket);
+    const headerBytes = encodeHeader(header);
+    // Size of the envelope with an empty ciphertext, then solve for the ciphertext length n
+    // with n + cborHead(n) == bucket − (E0 − 1). Some lengths are unreachable at CBOR head
+    // boundaries; the buckets are chosen so that none is.
+    const e0 = encodeCbor({ h: headerBytes, k: slotsToCbor(dummySlots), c: new Uint8Array(0), s: new Uint8Array(64) }).length;
+    const room = bucket - (e0 - 1);
+    let n = -1;
+    for (const head of [1, 2, 3, 5]) {
+      const cand = room - head;
+      if (cand >= 0 && cborHeadLength(cand) === head) n = cand;
+    }
+    if (n < 4 + innerLength + TAG_BYTES) continue;
+
+    const sig = p.signer.key.sign(LABELS.content, encodeCbor([sha256(headerBytes), contentBytes]));
+    const inner = encodeCbor({ content: contentBytes, cert: p.signer.certificate, sig });
+    const padded = new Uint8Array(n - TAG_BYTES);
+    new DataView(padded.buffer).setUint32(0, inner.length);
+    padded.set(inner, 4);
+    const ciphertext = aeadSeal(cek, headerBytes, padded);
+    const aad = sha256(headerBytes);
+    const slots: Slot[] = [];
+    for (const [party, key] of [[p.to, recipientKey.pub], [p.from, selfKey.pub]] as const) {
+      const s = await sealHpke(p.suite, key, CEK_INFO, aad, cek, random);
+      slots.push({ party, kid: encryptionKeyId(key), enc: s.enc, ct: s.ct });
+    }
+    const signedPart = encodeCbor({ h: headerBytes, k: slotsToCbor(slots), c: ciphertext });
+    const s = p.station.sign(LABELS.envelope, signedPart);
+    const bytes = encodeCbor({ h: headerBytes, k: slotsToCbor(slots), c: ciphertext, s });
+    if (bytes.length !== bucket) throw new BackchannelError('padding_invalid', `internal: envelope is ${bytes.length} bytes, bucket ${bucket}`);
+    return { bytes, digest: sha256(bytes), header, headerBytes };
+  }
+  throw new BackchannelError('too_large', `the note does not fit the largest envelope of ${MAX_ENVELOPE_BYTES} bytes`);
+}
+
+/**
+ * Parses an envelope's outer structure and header. No key is needed; nothing is verified but
+ * the structure. Attacker-controlled bytes enter here.
+ */
+export function parseEnvelope(bytes: Uint8Array): InspectedEnvelope {
+  if (bytes.length > MAX_ENVELOPE_BYTES) throw new BackchannelError('too_large', `envelope of ${bytes.length} bytes exceeds ${MAX_ENVELOPE_BYTES}`);
+  let outer;
+  try {
+    outer = decodeCbor(bytes, MAX_ENVELOPE_BYTES);
+  } catch (cause) {
+    if (isBackchannelError(cause) && cause.code !== 'too_large') throw new BackchannelError('envelope_invalid', `envelope is not canonical CBOR: ${cause.message}`, { cause });
+    throw cause;
+  }
+  const r = new MapReader(outer, 'envelope');
+  const headerBytes = r.bytes('h', { max: 4096 });
+  const slots = r.array(
+    'k',
+    (x, path, pr) => readItem(x, path, pr, (s) => ({ party: s.text('p'), kid: s.bytes('kid', { len: 8 }), enc: s.bytes('e', { max: 2048 }), ct: s.bytes('c', { max: 128 }) })),
+    { max: 2 },
+  );
+  const ciphertext = r.bytes('c');
+  const stationSig = r.bytes('s', { len: 64 });
+  r.done('envelope_invalid');
+  const header = decodeHeader(headerBytes);
+  if (bytes.length !== header.size) throw new BackchannelError('envelope_invalid', `envelope is ${bytes.length} bytes but its header says ${header.size}`);
+  if (slots.length !== 2 || slots[0]!.party !== header.to || slots[1]!.party !== header.from) {
+    throw new BackchannelError('envelope_invalid', 'envelope must carry a key slot for the recipient, then one for the sender');
+  }
+  return { bytes, digest: sha256(bytes), header, headerBytes, slots, ciphertext, stationSig };
+}
+
+/**
+ * Verifies the sending station's signature, with the station judged against `senderBundle`
+ * (the newest bundle of the sender held by the verifier) at `judgedAt`. Relays do this on
+ * submission; recipients do it before they decrypt.
+ */
+export function verifyEnvelopeStation(env: InspectedEnvelope, senderBundle: KeyBundle, judgedAt: number): void {
+  if (senderBundle.party !== env.header.from) throw new BackchannelError('key_unknown', `bundle is for ${senderBundle.party}, not ${env.header.from}`);
+  findStation(senderBundle, env.header.station, judgedAt);
+  const signedPart = encodeCbor({ h: env.headerBytes, k: slotsToCbor(env.slots), c: env.ciphertext });
+  if (!verify(env.header.station, LABELS.envelope, signedPart, env.stationSig)) {
+    throw new BackchannelError('signature_invalid', 'the station signature on the envelope does not verify');
+  }
+}
+
+export interface OpenContext {
+  /** The party opening the envelope (recipient, or sender reading its own sent note). */
+  self: string;
+  /** Our private encryption key for a key id, if we still hold it. */
+  privateKeyFor(kid: Uint8Array, suite: SuiteName): Uint8Array | undefined;
+  /** The newest bundle we hold for the sender (pinned root checked when it was accepted). */
+  senderBundle: SignedBundle;
+  /** When to judge certificates and revocations: the earliest verified log inclusion, else now. */
+  judgedAt: number;
+}
+
+export interface OpenedEnvelope extends InspectedEnvelope {
+  content: Content;
+  contentBytes: Uint8Array;
+  signer: SignerCertificate;
+}
+
+/** The whole receiving check, in order: structure, station signature, decryption, padding, signer. */
+export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext): Promise<OpenedEnvelope> {
+  const env = parseEnvelope(bytes);
+  const h = env.header;
+  if (h.to !== ctx.self && h.from !== ctx.self) throw new BackchannelError('not_for_us', `envelope is between ${h.from} and ${h.to}`);
+  const sb = ctx.senderBundle.bundle;
+  if (h.bundleSeq > sb.seq) throw new BackchannelError('bundle_stale', `envelope names ${h.from}'s bundle ${h.bundleSeq}; we hold ${sb.seq}`);
+  verifyEnvelopeStation(env, sb, ctx.judgedAt);
+
+  const slot = env.slots.find((s) => s.party === ctx.self);
+  if (slot === undefined) throw new BackchannelError('not_for_us', 'no key slot for us');
+  const priv = ctx.privateKeyFor(slot.kid, h.suite);
+  if (priv === undefined) throw new BackchannelError('key_unknown', 'we no longer hold the encryption key this envelope was sealed to');
+  const cek = await openHpke(h.suite, priv, slot.enc, CEK_INFO, sha256(env.headerBytes), slot.ct);
+  if (cek.length !== 32) throw new BackchannelError('decrypt_failed', 'content key has the wrong length');
+  const padded = aeadOpen(cek, env.headerBytes, env.ciphertext);
+  if (padded.length < 4) throw new BackchannelError('padding_invalid', 'plaintext too short');
+  const len = new DataView(padded.buffer, padded.byteOffset, padded.byteLength).getUint32(0);
+  if (len > padded.length - 4) throw new BackchannelError('padding_invalid', 'padding length out of range');
+  for (let i = 4 + len; i < padded.length; i++) if (padded[i] !== 0) throw new BackchannelError('padding_invalid', 'padding is not zero');
+  const r = new MapReader(decodeCbor(padded.subarray(4, 4 + len)), 'sealed content');
+  const contentBytes = r.bytes('content');
+  const certBytes = r.bytes('cert', { max: 4096 });
+  const sig = r.bytes('sig', { len: 64 });
+  r.done('envelope_invalid');
+  const signer = openSignerCertificate(certBytes);
+  verifySignerCertificate(signer, h.from, sb.root, ctx.judgedAt, sb);
+  if (!verify(signer.pub, LABELS.content, encodeCbor([sha256(env.headerBytes), contentBytes]), sig)) {
+    throw new BackchannelError('signature_invalid', `the signature of ${h.from}'s signer ${signer.id} does not verify`);
+  }
+  const content = decodeContent(contentBytes);
+  return { ...env, content, contentBytes, signer };
+}

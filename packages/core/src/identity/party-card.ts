@@ -1,0 +1,83 @@
+/**
+ * The party card: public JSON that one party hands another (PRODUCT.md contract: `kind`, `id`,
+ * `name`, `fingerprint`). Everything in it that matters is inside the root-signed bundle; the
+ * plain JSON fields are conveniences that must agree with it, and a card whose fields disagree
+ * is refused, so a doctored card cannot show one name and carry another key.
+ */
+import { BackchannelError } from '../errors.js';
+import { fromBase64, toBase64 } from '../bytes.js';
+import { openBundle, type SignedBundle, type SuiteName } from './bundle.js';
+import { normalizeFingerprint, partyFingerprint } from './fingerprint.js';
+
+export interface PartyCardJson {
+  kind: 'party';
+  version: 1;
+  id: string;
+  name: string;
+  fingerprint: string;
+  root: string;
+  suites: SuiteName[];
+  seq: number;
+  bundle: string;
+}
+
+export interface PartyCard {
+  id: string;
+  name: string;
+  fingerprint: string;
+  signed: SignedBundle;
+}
+
+export function partyCardJson(signed: SignedBundle): PartyCardJson {
+  const b = signed.bundle;
+  return {
+    kind: 'party',
+    version: 1,
+    id: b.party,
+    name: b.name,
+    fingerprint: partyFingerprint(b.party, b.root),
+    root: toBase64(b.root),
+    suites: [...b.suites],
+    seq: b.seq,
+    bundle: toBase64(signed.bytes),
+  };
+}
+
+const MAX_CARD_CHARS = 1024 * 1024;
+
+/** Parses a card from JSON text or a parsed object; every inconsistency is named. */
+export function parsePartyCard(input: unknown): PartyCard {
+  let obj: unknown = input;
+  if (typeof input === 'string') {
+    if (input.length > MAX_CARD_CHARS) throw new BackchannelError('too_large', 'card file is too large');
+    try {
+      obj = JSON.parse(input);
+    } catch (cause) {
+      throw new BackchannelError('card_invalid', 'card is not valid JSON', { cause });
+    }
+  }
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new BackchannelError('card_invalid', 'card is not a JSON object');
+  const c = obj as Record<string, unknown>;
+  if (c.kind !== 'party') throw new BackchannelError('card_invalid', `card kind is ${JSON.stringify(c.kind)}, not "party"`);
+  if (c.version !== 1) throw new BackchannelError('version_unsupported', `party card version ${JSON.stringify(c.version)} is not supported`);
+  if (typeof c.bundle !== 'string') throw new BackchannelError('card_invalid', 'card has no bundle');
+  const signed = openBundle(fromBase64(c.bundle));
+  const b = signed.bundle;
+  const fp = partyFingerprint(b.party, b.root);
+  const problems: string[] = [];
+  if (c.id !== b.party) problems.push(`id ${JSON.stringify(c.id)} differs from the signed bundle's ${b.party}`);
+  if (c.name !== b.name) problems.push(`name differs from the signed bundle's`);
+  if (typeof c.fingerprint !== 'string' || normalizeFingerprintOrNull(c.fingerprint) !== fp) problems.push('fingerprint does not match the root key');
+  if (c.root !== toBase64(b.root)) problems.push('root differs from the signed bundle');
+  if (c.seq !== undefined && c.seq !== b.seq) problems.push('seq differs from the signed bundle');
+  if (problems.length > 0) throw new BackchannelError('card_invalid', `inconsistent party card: ${problems.join('; ')}`, { details: { problems } });
+  return { id: b.party, name: b.name, fingerprint: fp, signed };
+}
+
+function normalizeFingerprintOrNull(s: string): string | null {
+  try {
+    return normalizeFingerprint(s);
+  } catch {
+    return null;
+  }
+}

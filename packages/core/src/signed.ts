@@ -1,0 +1,51 @@
+/**
+ * The one signed wrapper every Backchannel structure uses:
+ *
+ *   Signed = { "b": body (canonical CBOR bytes), "k": signer's Ed25519 public key, "s": signature }
+ *   s = Ed25519(k, label || 0x00 || b)
+ *
+ * Carrying the key lets a receiver verify BEFORE it parses the body (STYLE.md §4); whether the
+ * key is entitled to sign that body (a pinned root, a certified station, a relay's log key) is
+ * the caller's next check, made against the parsed body.
+ */
+import { decodeCbor, encodeCbor, type CborMap, type CborValue } from './cbor.js';
+import { assertPublicKey, verify, type Ed25519Key } from './ed25519.js';
+import { BackchannelError, type ErrorCode } from './errors.js';
+import type { Label } from './labels.js';
+import { MapReader } from './schema.js';
+
+export interface Opened {
+  /** The decoded body, verified but not yet schema-checked. */
+  readonly body: CborValue;
+  readonly bodyBytes: Uint8Array;
+  readonly key: Uint8Array;
+  readonly sig: Uint8Array;
+  /** The exact bytes of the whole wrapper. */
+  readonly bytes: Uint8Array;
+}
+
+export function signStructure(key: Ed25519Key, label: Label, body: CborMap): Uint8Array {
+  const b = encodeCbor(body);
+  return encodeCbor({ b, k: key.publicKey, s: key.sign(label, b) });
+}
+
+/**
+ * Decodes the wrapper, checks the signature with the key it names, then decodes the body.
+ * `code` is the error for a structural problem of this kind of object (e.g. 'token_invalid').
+ */
+export function openSigned(bytes: Uint8Array, label: Label, code: ErrorCode, maxBytes?: number): Opened {
+  const outer = decodeCbor(bytes, maxBytes);
+  const r = new MapReader(outer, 'signed structure');
+  const b = r.bytes('b');
+  const k = r.bytes('k', { len: 32 });
+  const s = r.bytes('s', { len: 64 });
+  r.done(code);
+  try {
+    assertPublicKey(k);
+  } catch (cause) {
+    throw new BackchannelError(code, 'signed structure names an invalid key', { cause });
+  }
+  if (!verify(k, label, b, s)) throw new BackchannelError('signature_invalid', `signature does not verify (${label})`);
+  const body = decodeCbor(b, maxBytes);
+  return { body, bodyBytes: b, key: k, sig: s, bytes };
+}
