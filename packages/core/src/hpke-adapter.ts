@@ -43,3 +43,13 @@ export async function openHpke(suite: SuiteName, priv: Uint8Array, enc: Uint8Arr
     throw new BackchannelError('decrypt_failed', 'content key does not decrypt', { cause });
   }
 }
+
+/** A key pair derived (RFC 9180 DeriveKeyPair) from 32 bytes of the injected randomness. */
+export async function generateHpkeKeyPair(suite: SuiteName, random: Random): Promise<{ pub: Uint8Array; priv: Uint8Array }> {
+  const s = suites[suite];
+  const kp = await s.kem.deriveKeyPair(ab(random(32)));
+  return {
+    pub: new Uint8Array(await s.kem.serializePublicKey(kp.publicKey)),
+    priv: new Uint8Array(await s.kem.serializePrivateKey(kp.privateKey)),
+  };
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { isBackchannelError } from '../../src/errors.js';
+import { deterministicRandomForTests } from '../../src/random.js';
+import { createParty, type NewParty } from '../../src/identity/party-keys.js';
+import { encryptionKeyId, openEnvelope, parseEnvelope, sealEnvelope, verifyEnvelopeStation, type SealParams } from '../../src/envelope/envelope.js';
+import type { SuiteName } from '../../src/identity/bundle.js';
+import { SIZE_BUCKETS } from '../../src/envelope/size-bucket.js';
+import { equalBytes } from '../../src/bytes.js';
+import type { Content } from '../../src/envelope/content.js';
+
+const T0 = Date.UTC(2026, 0, 3, 12);
+
+async function world(suite: SuiteName) {
+  const random = deterministicRandomForTests(`envelope-${suite}`);
+  const suites: SuiteName[] = suite === 'xwing' ? ['x25519', 'xwing'] : ['x25519'];
+  const us = await createParty({ id: 'us', name: 'United States', now: T0, suites, random, signers: [{ id: 'state.secretary', name: 'Jane Doe', title: 'Secretary of State', level: 'official' }] });
+  const ir = await createParty({ id: 'ir', name: 'Islamic Republic of Iran', now: T0, suites, random });
+  return { us, ir, random };
+}
+
+function ctxFor(self: NewParty, sender: NewParty) {
+  return {
+    self: self.bundle.bundle.party,
+    privateKeyFor: (kid: Uint8Array) => self.encryption.find((e) => equalBytes(encryptionKeyId(e.pub), kid))?.priv,
+    senderBundle: sender.bundle,
+    judgedAt: T0 + 1000,
+  };
+}
+
+function params(us: NewParty, ir: NewParty, suite: SuiteName, content: Content, random = deterministicRandomForTests('p')): SealParams {
+  return {
+    from: 'us',
+    to: 'ir',
+    precedence: 'FLASH',
+    created: T0 + 500,
+    content,
+    senderBundle: us.bundle,
+    recipientBundle: ir.bundle,
+    suite,
+    station: us.station.key,
+    signer: { key: us.signers[0]!.key, certificate: us.signers[0]!.certificate },
+    random,
+  };
+}
+
+const note: Content = { kind: 'note', subject: 'Do not escalate', body: 'We urge restraint.', category: 'security', thread: new Uint8Array(16).fill(7) };
+
+describe.each(['x25519', 'xwing'] as const)('envelope, suite %s', (suite) => {
+  it('seals to the recipient and to the sender, exactly one bucket in size', async () => {
+    const { us, ir } = await world(suite);
+    const sealed = await sealEnvelope(params(us, ir, suite, note));
+    expect(SIZE_BUCKETS).toContain(sealed.bytes.length);
+    expect(sealed.bytes.length).toBe(sealed.header.size);
+    const atIr = await openEnvelope(sealed.bytes, ctxFor(ir, us));
+    expect(atIr.content).toEqual(note);
+    expect(atIr.signer.name).toBe('Jane Doe');
+    expect(atIr.signer.level).toBe('official');
+    const atUs = await openEnvelope(sealed.bytes, ctxFor(us, us));
+    expect(atUs.content).toEqual(note);
+  });
+
+  it('hides the content length inside the bucket', async () => {
+    const { us, ir } = await world(suite);
+    const a = await sealEnvelope(params(us, ir, suite, { ...note, body: 'x' }));
+    const b = await sealEnvelope(params(us, ir, suite, { ...note, body: 'x'.repeat(500) }));
+    expect(a.bytes.length).toBe(b.bytes.length);
+  });
+
+  it('grows to the next bucket and refuses what fits none', async () => {
+    const { us, ir } = await world(suite);
+    const big = await sealEnvelope(params(us, ir, suite, { ...note, body: 'y'.repeat(20_000) }));
+    expect(big.bytes.length).toBe(65536);
+    await expect(sealEnvelope(params(us, ir, suite, { ...note, body: 'z'.repeat(5_000_000) }))).rejects.toMatchObject({ code: 'too_large' });
+  });
+
+  it('lets a relay verify the station without reading anything', async () => {
+    const { us, ir } = await world(suite);
+    const sealed = await sealEnvelope(params(us, ir, suite, note));
+    const env = parseEnvelope(sealed.bytes);
+    verifyEnvelopeStation(env, us.bundle.bundle, T0);
+    expect(Buffer.from(sealed.bytes).includes(Buffer.from('restraint'))).toBe(false);
+  });
+});
+
+describe('envelope tampering', () => {
+  it('rejects any single changed byte with a typed error', async () => {
+    const { us, ir } = await world('x25519');
+    const sealed = await sealEnvelope(params(us, ir, 'x25519', note));
+    await fc.assert(
+      fc.asyncProperty(fc.nat(sealed.bytes.length - 1), fc.integer({ min: 1, max: 255 }), async (i, x) => {
+        const m = Uint8Array.from(sealed.bytes);
+        m[i] = m[i]! ^ x;
+        try {
+          await openEnvelope(m, ctxFor(ir, us));
+          expect.unreachable('a changed byte was accepted');
+        } catch (e) {
+          expect(isBackchannelError(e)).toBe(true);
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('refuses a third party and a revoked station', async () => {
+    const { us, ir, random } = await world('x25519');
+    const sealed = await sealEnvelope(params(us, ir, 'x25519', note));
+    const om = await createParty({ id: 'om', name: 'Oman', now: T0, random });
+    await expect(openEnvelope(sealed.bytes, ctxFor(om, us))).rejects.toMatchObject({ code: 'not_for_us' });
+    const revoked = { ...us.bundle, bundle: { ...us.bundle.bundle, revoked: [{ pub: us.station.key.publicKey, compromisedSince: T0, reason: 'seized' }] } };
+    await expect(openEnvelope(sealed.bytes, { ...ctxFor(ir, us), senderBundle: revoked })).rejects.toMatchObject({ code: 'key_revoked' });
+  });
+});
