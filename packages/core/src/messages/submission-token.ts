@@ -3,9 +3,14 @@
  * over the relay's log origin, the envelope digest, a time and a nonce. It binds one copy to one
  * relay, so nobody can inject a genuine envelope into another channel; it travels with every
  * delivery, so the recipient can check that the relay it fetched from is the one the sender chose.
+ *
+ * The token names the envelope by a commitment, SHA-256("backchannel/v1/submit/digest" || 0x00 ||
+ * nonce || digest), not by the digest itself: a transmission statement opens tokens so anyone
+ * can check them against the party's card, and must not thereby reveal digests, which would link
+ * the copies of one envelope across relays (DESIGN.md, "Statements").
  */
 import { BackchannelError } from '../errors.js';
-import { equalBytes } from '../bytes.js';
+import { equalBytes, utf8 } from '../bytes.js';
 import type { Ed25519Key } from '../ed25519.js';
 import { sha256 } from '../hash.js';
 import { LABELS } from '../labels.js';
@@ -18,7 +23,8 @@ import { checkFreshness, TOKEN_WINDOW_MS } from './freshness.js';
 export interface SubmissionToken {
   origin: string;
   party: string;
-  digest: Uint8Array;
+  /** Commitment to the envelope digest under the nonce (see above). */
+  commit: Uint8Array;
   time: number;
   nonce: Uint8Array;
   /** The station that signed it. */
@@ -28,17 +34,24 @@ export interface SubmissionToken {
   hash: Uint8Array;
 }
 
+const COMMIT_LABEL = utf8('backchannel/v1/submit/digest');
+
+export function digestCommitment(nonce: Uint8Array, digest: Uint8Array): Uint8Array {
+  return sha256(COMMIT_LABEL, Uint8Array.of(0), nonce, digest);
+}
+
 export function signSubmissionToken(
   station: Ed25519Key,
   p: { origin: string; party: string; digest: Uint8Array; time: number; random?: Random },
 ): Uint8Array {
+  const nonce = (p.random ?? systemRandom)(16);
   return signStructure(station, LABELS.submit, {
     v: 1,
     origin: p.origin,
     party: p.party,
-    digest: p.digest,
+    commit: digestCommitment(nonce, p.digest),
     time: p.time,
-    nonce: (p.random ?? systemRandom)(16),
+    nonce,
   });
 }
 
@@ -49,7 +62,7 @@ export function openSubmissionToken(bytes: Uint8Array): SubmissionToken {
   const t: SubmissionToken = {
     origin: r.text('origin', { max: 255 }),
     party: r.text('party', { pattern: PARTY_ID_RE }),
-    digest: r.bytes('digest', { len: 32 }),
+    commit: r.bytes('commit', { len: 32 }),
     time: r.uint('time'),
     nonce: r.bytes('nonce', { len: 16 }),
     station: o.key,
@@ -67,7 +80,7 @@ export function checkSubmissionToken(
   expect: { origin: string; digest: Uint8Array; party: string; station: Uint8Array; now?: number },
 ): void {
   if (t.origin !== expect.origin) throw new BackchannelError('token_invalid', `token is for log ${t.origin}, not ${expect.origin}`);
-  if (!equalBytes(t.digest, expect.digest)) throw new BackchannelError('token_invalid', 'token is for another envelope');
+  if (!equalBytes(t.commit, digestCommitment(t.nonce, expect.digest))) throw new BackchannelError('token_invalid', 'token is for another envelope');
   if (t.party !== expect.party) throw new BackchannelError('token_invalid', `token is from party ${t.party}, not ${expect.party}`);
   if (!equalBytes(t.station, expect.station)) throw new BackchannelError('token_invalid', 'token is signed by another station than the envelope');
   if (expect.now !== undefined) checkFreshness(t.time, expect.now, TOKEN_WINDOW_MS, 'token_stale', 'submission token');
