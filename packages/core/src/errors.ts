@@ -49,6 +49,9 @@ export const ERROR_CODES = [
   'token_stale',
   'request_invalid',
   'request_stale',
+  // Programming and configuration errors (a caller broke a documented precondition; never
+  // produced from attacker-controlled input, so it must not be reported as an attack)
+  'argument_invalid',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
