@@ -20,7 +20,9 @@ import { sha256 } from '../hash.js';
 import { LABELS } from '../labels.js';
 import { systemRandom, type Random } from '../random.js';
 import { MapReader, readItem } from '../schema.js';
-import { hpkeSizes, openHpke, sealHpke } from '../hpke-adapter.js';
+import { openFrom, sealTo } from '../hpke/seal.js';
+import { suiteFromName } from '../hpke/suite.js';
+import { importPrivateKey, type HpkePrivateKey } from '../hpke/keys.js';
 import { currentEncryptionKey, findStation, type KeyBundle, type SignedBundle, type SuiteName } from '../identity/bundle.js';
 import { openSignerCertificate, verifySignerCertificate, type SignerCertificate } from '../identity/certificate.js';
 import { decodeContent, encodeContent, type Content } from './content.js';
@@ -140,8 +142,8 @@ export async function sealEnvelope(p: SealParams): Promise<SealedEnvelope> {
   // The inner structure's length does not depend on the header (the signature is 64 bytes
   // whatever it signs), so the bucket is chosen before anything is signed or sealed.
   const innerLength = encodeCbor({ content: contentBytes, cert: p.signer.certificate, sig: new Uint8Array(64) }).length;
-  const sizes = hpkeSizes(p.suite);
-  const dummySlot = (party: string): Slot => ({ party, kid: new Uint8Array(8), enc: new Uint8Array(sizes.enc), ct: new Uint8Array(32 + sizes.tag) });
+  const suite = suiteFromName(p.suite);
+  const dummySlot = (party: string): Slot => ({ party, kid: new Uint8Array(8), enc: new Uint8Array(suite.encSize), ct: new Uint8Array(32 + suite.tagSize) });
   const dummySlots = [dummySlot(p.to), dummySlot(p.from)];
 
   for (const bucket of SIZE_BUCKETS) {
@@ -168,7 +170,7 @@ export async function sealEnvelope(p: SealParams): Promise<SealedEnvelope> {
     const aad = sha256(headerBytes);
     const slots: Slot[] = [];
     for (const [party, key] of [[p.to, recipientKey.pub], [p.from, selfKey.pub]] as const) {
-      const s = await sealHpke(p.suite, key, CEK_INFO, aad, cek, random);
+      const s = await sealTo(suite, key, CEK_INFO, aad, cek, random);
       slots.push({ party, kid: encryptionKeyId(key), enc: s.enc, ct: s.ct });
     }
     const signedPart = encodeCbor({ h: headerBytes, k: slotsToCbor(slots), c: ciphertext });
@@ -228,8 +230,8 @@ export function verifyEnvelopeStation(env: InspectedEnvelope, senderBundle: KeyB
 export interface OpenContext {
   /** The party opening the envelope (recipient, or sender reading its own sent note). */
   self: string;
-  /** Our private encryption key for a key id, if we still hold it. */
-  privateKeyFor(kid: Uint8Array, suite: SuiteName): Uint8Array | undefined;
+  /** Our private encryption key for a key id, if we still hold it (raw bytes, or imported once and kept). */
+  privateKeyFor(kid: Uint8Array, suite: SuiteName): Uint8Array | HpkePrivateKey | undefined;
   /** The newest bundle we hold for the sender (pinned root checked when it was accepted). */
   senderBundle: SignedBundle;
   /** When to judge certificates and revocations: the earliest verified log inclusion, else now. */
@@ -255,7 +257,9 @@ export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext): Promise
   if (slot === undefined) throw new BackchannelError('not_for_us', 'no key slot for us');
   const priv = ctx.privateKeyFor(slot.kid, h.suite);
   if (priv === undefined) throw new BackchannelError('key_unknown', 'we no longer hold the encryption key this envelope was sealed to');
-  const cek = await openHpke(h.suite, priv, slot.enc, CEK_INFO, sha256(env.headerBytes), slot.ct);
+  const suite = suiteFromName(h.suite);
+  const key = priv instanceof Uint8Array ? await importPrivateKey(suite, priv) : priv;
+  const cek = await openFrom(suite, key, slot.enc, CEK_INFO, sha256(env.headerBytes), slot.ct);
   if (cek.length !== 32) throw new BackchannelError('decrypt_failed', 'content key has the wrong length');
   const padded = aeadOpen(cek, env.headerBytes, env.ciphertext);
   if (padded.length < 4) throw new BackchannelError('padding_invalid', 'plaintext too short');

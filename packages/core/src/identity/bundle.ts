@@ -16,8 +16,10 @@ import { MapReader, readItem } from '../schema.js';
 import { openSigned, signStructure } from '../signed.js';
 import { DISPLAY_RE, KEY_ID_RE, PARTY_ID_RE } from './ids.js';
 
-export const SUITE_NAMES = ['x25519', 'xwing'] as const;
-export type SuiteName = (typeof SUITE_NAMES)[number];
+import { SUITE_X25519, SUITE_XWING, type SuiteName } from '../hpke/suite.js';
+
+export type { SuiteName };
+export const SUITE_NAMES: readonly SuiteName[] = ['x25519', 'xwing'];
 export const ATTRIBUTION_LEVELS = ['institutional', 'official'] as const;
 /** institutional: the office speaks, no person named; official: a named official speaks. */
 export type AttributionLevel = (typeof ATTRIBUTION_LEVELS)[number];
@@ -150,7 +152,11 @@ function checkBundleInvariants(b: KeyBundle): string[] {
     ids.add(s.id);
   }
   for (const s of b.signers) if (s.notAfter <= s.notBefore) problems.push(`signer ${s.id} has an empty validity window`);
-  for (const e of b.enc) if (e.notAfter <= e.notBefore) problems.push('an encryption key has an empty validity window');
+  for (const e of b.enc) {
+    if (e.notAfter <= e.notBefore) problems.push('an encryption key has an empty validity window');
+    const size = e.suite === 'xwing' ? SUITE_XWING.publicKeySize : SUITE_X25519.publicKeySize;
+    if (e.pub.length !== size) problems.push(`a ${e.suite} encryption key must be ${size} bytes`);
+  }
   for (const k of [...b.signers, ...b.stations]) {
     try {
       assertPublicKey(k.pub);

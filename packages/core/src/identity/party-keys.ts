@@ -4,7 +4,8 @@
  * (encrypted under passphrases) is the station's job.
  */
 import { Ed25519Key } from '../ed25519.js';
-import { generateHpkeKeyPair } from '../hpke-adapter.js';
+import { generateKeyPair, serializePrivateKey, serializePublicKey } from '../hpke/keys.js';
+import { suiteFromName } from '../hpke/suite.js';
 import { systemRandom, type Random } from '../random.js';
 import { signBundle, type AttributionLevel, type EncryptionKeyEntry, type SignedBundle, type SignerEntry, type SuiteName } from './bundle.js';
 import { certifySigner } from './certificate.js';
@@ -43,8 +44,8 @@ export interface SignerSpec {
 }
 
 export async function newEncryptionKey(suite: SuiteName, now: number, random: Random, lifetimeMs = ENCRYPTION_KEY_LIFETIME_MS): Promise<EncryptionSecret> {
-  const kp = await generateHpkeKeyPair(suite, random);
-  return { suite, pub: kp.pub, priv: kp.priv, notBefore: now, notAfter: now + lifetimeMs };
+  const kp = await generateKeyPair(suiteFromName(suite), random);
+  return { suite, pub: serializePublicKey(kp.publicKey), priv: serializePrivateKey(kp.privateKey), notBefore: now, notAfter: now + lifetimeMs };
 }
 
 export async function createParty(p: {

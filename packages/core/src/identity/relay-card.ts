@@ -116,7 +116,7 @@ export function parseRelayCard(input: unknown): RelayCard {
   const witness = witnessText === undefined ? undefined : parseVkey(witnessText);
   if (witness !== undefined && witness.type !== SIGNATURE_TYPE_COSIGNATURE_V1) problems.push('witness key is not a cosignature/v1 key');
   const expectedFp = relayFingerprint(id, origin, vkey.publicKey);
-  let fpOk = false;
+  let fpOk: boolean;
   try {
     fpOk = normalizeFingerprint(fingerprint) === expectedFp;
   } catch {

@@ -44,13 +44,13 @@ describe('submission token', () => {
 
   it('binds a copy to one relay, one envelope, one station, one day', () => {
     checkSubmissionToken(t, { origin: 'relay.example/ch/0a1b2c3d', digest, party: 'us', station: station.publicKey, now: T + 3_600_000 });
-    expect(codeOf(() => checkSubmissionToken(t, { origin: 'relay.example/om/0a1b2c3d', digest, party: 'us', station: station.publicKey }))).toBe('token_invalid');
-    expect(codeOf(() => checkSubmissionToken(t, { origin: t.origin, digest: rnd(32), party: 'us', station: station.publicKey }))).toBe('token_invalid');
-    expect(codeOf(() => checkSubmissionToken(t, { origin: t.origin, digest, party: 'us', station: relay.publicKey }))).toBe('token_invalid');
-    expect(codeOf(() => checkSubmissionToken(t, { origin: t.origin, digest, party: 'us', station: station.publicKey, now: T + 25 * 3_600_000 }))).toBe('token_stale');
+    expect(codeOf(() => { checkSubmissionToken(t, { origin: 'relay.example/om/0a1b2c3d', digest, party: 'us', station: station.publicKey }); })).toBe('token_invalid');
+    expect(codeOf(() => { checkSubmissionToken(t, { origin: t.origin, digest: rnd(32), party: 'us', station: station.publicKey }); })).toBe('token_invalid');
+    expect(codeOf(() => { checkSubmissionToken(t, { origin: t.origin, digest, party: 'us', station: relay.publicKey }); })).toBe('token_invalid');
+    expect(codeOf(() => { checkSubmissionToken(t, { origin: t.origin, digest, party: 'us', station: station.publicKey, now: T + 25 * 3_600_000 }); })).toBe('token_stale');
   });
 
-  it('rejects any changed byte', () => flipEveryWay(bytes, openSubmissionToken));
+  it('rejects any changed byte', () => { flipEveryWay(bytes, openSubmissionToken); });
 });
 
 describe('signed request', () => {
@@ -60,16 +60,16 @@ describe('signed request', () => {
   it('matches its HTTP request and is fresh', () => {
     const q = openRequest(bytes);
     checkRequest(q, { method: 'POST', path: '/v1/fetch', body, now: T + 1000 });
-    expect(codeOf(() => checkRequest(q, { method: 'POST', path: '/v1/ack', body, now: T }))).toBe('request_invalid');
-    expect(codeOf(() => checkRequest(q, { method: 'POST', path: '/v1/fetch', body: utf8('{}'), now: T }))).toBe('request_invalid');
-    expect(codeOf(() => checkRequest(q, { method: 'POST', path: '/v1/fetch', body, now: T + 10 * 60_000 }))).toBe('request_stale');
+    expect(codeOf(() => { checkRequest(q, { method: 'POST', path: '/v1/ack', body, now: T }); })).toBe('request_invalid');
+    expect(codeOf(() => { checkRequest(q, { method: 'POST', path: '/v1/fetch', body: utf8('{}'), now: T }); })).toBe('request_invalid');
+    expect(codeOf(() => { checkRequest(q, { method: 'POST', path: '/v1/fetch', body, now: T + 10 * 60_000 }); })).toBe('request_stale');
   });
 
   it('cannot pass for a submission token', () => {
     expect(codeOf(() => openSubmissionToken(bytes))).toBe('signature_invalid');
   });
 
-  it('rejects any changed byte', () => flipEveryWay(bytes, openRequest));
+  it('rejects any changed byte', () => { flipEveryWay(bytes, openRequest); });
 });
 
 describe('delivery record and copy acknowledgement', () => {
@@ -123,7 +123,7 @@ describe('leaf commitments', () => {
 
   it('check against what the holder expects', () => {
     checkOpening(opening, { type: 'submit', digest, ref: opening.ref });
-    expect(codeOf(() => checkOpening(opening, { type: 'delivery', digest }))).toBe('commitment_mismatch');
-    expect(codeOf(() => checkOpening(opening, { type: 'submit', digest: rnd(32) }))).toBe('commitment_mismatch');
+    expect(codeOf(() => { checkOpening(opening, { type: 'delivery', digest }); })).toBe('commitment_mismatch');
+    expect(codeOf(() => { checkOpening(opening, { type: 'submit', digest: rnd(32) }); })).toBe('commitment_mismatch');
   });
 });
