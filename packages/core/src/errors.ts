@@ -52,6 +52,9 @@ export const ERROR_CODES = [
   // Programming and configuration errors (a caller broke a documented precondition; never
   // produced from attacker-controlled input, so it must not be reported as an attack)
   'argument_invalid',
+  // Secrets at rest
+  'passphrase_wrong',
+  'keyfile_invalid',
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];

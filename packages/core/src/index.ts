@@ -21,6 +21,9 @@ export { Ed25519Key, isStrictPublicKey, verify, verifyRaw } from './ed25519.js';
 export { LABELS, type Label } from './labels.js';
 export { openSigned, signStructure, type Opened } from './signed.js';
 
+// Secrets at rest
+export { DEFAULT_SCRYPT, MIN_SCRYPT_N, decryptSecret, encryptSecret, type ScryptParams } from './secrets/keystore.js';
+
 // Identities
 export {
   ATTRIBUTION_LEVELS,
