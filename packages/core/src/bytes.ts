@@ -30,7 +30,7 @@ export function toHex(b: Uint8Array): string {
 }
 
 export function fromHex(s: string): Uint8Array {
-  if (!HEX_RE.test(s)) throw new BackchannelError('encoding_invalid', 'not lowercase hexadecimal of whole bytes');
+  if (typeof s !== 'string' || !HEX_RE.test(s)) throw new BackchannelError('encoding_invalid', 'not lowercase hexadecimal of whole bytes');
   return new Uint8Array(Buffer.from(s, 'hex'));
 }
 
@@ -40,7 +40,7 @@ export function toBase64(b: Uint8Array): string {
 
 /** Strict standard base64 (RFC 4648 §4, padded); rejects anything Buffer would silently skip. */
 export function fromBase64(s: string): Uint8Array {
-  if (!B64_RE.test(s)) throw new BackchannelError('encoding_invalid', 'not canonical padded base64');
+  if (typeof s !== 'string' || !B64_RE.test(s)) throw new BackchannelError('encoding_invalid', 'not canonical padded base64');
   const out = new Uint8Array(Buffer.from(s, 'base64'));
   // Reject non-zero trailing bits, so every byte string has exactly one encoding.
   if (toBase64(out) !== s) throw new BackchannelError('encoding_invalid', 'base64 with non-canonical trailing bits');
@@ -52,7 +52,7 @@ export function toBase64Url(b: Uint8Array): string {
 }
 
 export function fromBase64Url(s: string): Uint8Array {
-  if (!B64URL_RE.test(s) || s.length % 4 === 1) throw new BackchannelError('encoding_invalid', 'not unpadded base64url');
+  if (typeof s !== 'string' || !B64URL_RE.test(s) || s.length % 4 === 1) throw new BackchannelError('encoding_invalid', 'not unpadded base64url');
   const out = new Uint8Array(Buffer.from(s, 'base64url'));
   if (toBase64Url(out) !== s) throw new BackchannelError('encoding_invalid', 'base64url with non-canonical trailing bits');
   return out;
@@ -67,6 +67,7 @@ export function utf8(s: string): Uint8Array {
 
 /** Strict UTF-8 decoding: invalid sequences throw instead of becoming U+FFFD. */
 export function fromUtf8(b: Uint8Array): string {
+  if (!(b instanceof Uint8Array)) throw new BackchannelError('encoding_invalid', 'not bytes');
   try {
     return utf8Decoder.decode(b);
   } catch (cause) {

@@ -187,6 +187,7 @@ export async function sealEnvelope(p: SealParams): Promise<SealedEnvelope> {
  * the structure. Attacker-controlled bytes enter here.
  */
 export function parseEnvelope(bytes: Uint8Array): InspectedEnvelope {
+  if (!(bytes instanceof Uint8Array)) throw new BackchannelError('envelope_invalid', 'an envelope is bytes');
   if (bytes.length > MAX_ENVELOPE_BYTES) throw new BackchannelError('too_large', `envelope of ${bytes.length} bytes exceeds ${MAX_ENVELOPE_BYTES}`);
   let outer;
   try {

@@ -19,6 +19,7 @@ export function precedenceFromCode(code: number): Precedence {
 }
 
 export function parsePrecedence(s: string): Precedence {
+  if (typeof s !== 'string') throw new BackchannelError('schema_invalid', `precedence must be one of ${PRECEDENCES.join(', ')}`);
   const u = s.toUpperCase();
   if (!(PRECEDENCES as readonly string[]).includes(u)) throw new BackchannelError('schema_invalid', `precedence must be one of ${PRECEDENCES.join(', ')}`);
   return u as Precedence;

@@ -34,6 +34,7 @@ export function relayFingerprint(relayId: string, origin: string, logKey: Uint8A
 
 /** Accepts what a person types: digits with any spacing. Returns the canonical grouped form. */
 export function normalizeFingerprint(input: string): string {
+  if (typeof input !== 'string') throw new BackchannelError('fingerprint_mismatch', 'a fingerprint is 60 digits');
   const d = input.replace(/[\s-]/g, '');
   if (!/^[0-9]{60}$/.test(d)) throw new BackchannelError('fingerprint_mismatch', 'a fingerprint is 60 digits');
   return d.match(/.{5}/g)!.join(' ');

@@ -44,6 +44,7 @@ export function partyCardJson(signed: SignedBundle): PartyCardJson {
 }
 
 const MAX_CARD_CHARS = 1024 * 1024;
+const CARD_FIELDS = ['kind', 'version', 'id', 'name', 'fingerprint', 'root', 'suites', 'seq', 'bundle'];
 
 /** Parses a card from JSON text or a parsed object; every inconsistency is named. */
 export function parsePartyCard(input: unknown): PartyCard {
@@ -69,7 +70,9 @@ export function parsePartyCard(input: unknown): PartyCard {
   if (c.name !== b.name) problems.push(`name differs from the signed bundle's`);
   if (typeof c.fingerprint !== 'string' || normalizeFingerprintOrNull(c.fingerprint) !== fp) problems.push('fingerprint does not match the root key');
   if (c.root !== toBase64(b.root)) problems.push('root differs from the signed bundle');
-  if (c.seq !== undefined && c.seq !== b.seq) problems.push('seq differs from the signed bundle');
+  if (c.seq !== b.seq) problems.push('seq differs from the signed bundle');
+  if (!Array.isArray(c.suites) || c.suites.length !== b.suites.length || c.suites.some((x, i) => x !== b.suites[i])) problems.push('suites differ from the signed bundle');
+  for (const k of Object.keys(c)) if (!CARD_FIELDS.includes(k)) problems.push(`${k} is not a known field`);
   if (problems.length > 0) throw new BackchannelError('card_invalid', `inconsistent party card: ${problems.join('; ')}`, { details: { problems } });
   return { id: b.party, name: b.name, fingerprint: fp, signed };
 }

@@ -80,6 +80,7 @@ export function tilePath(tile: Tile): string {
  * (below 2^53). Throws 'tile_invalid', listing every problem found.
  */
 export function parseTilePath(path: string): Tile {
+  if (typeof path !== 'string') throw new BackchannelError('tile_invalid', 'a tile path is a string', { details: { problems: ['type'] } });
   const m = TILE_PATH_RE.exec(path);
   if (m === null) {
     throw new BackchannelError('tile_invalid', 'not a tile path', { details: { problems: ['syntax'] } });

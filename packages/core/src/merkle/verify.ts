@@ -177,6 +177,7 @@ export function verifyConsistency(
 }
 
 function checkHash(h: Uint8Array, what: string): void {
+  if (!(h instanceof Uint8Array)) throw new BackchannelError('proof_invalid', `${what} is not bytes`, { details: { field: what } });
   if (h.length !== HASH_SIZE) {
     throw new BackchannelError('proof_invalid', `${what} has ${h.length} bytes, not ${HASH_SIZE}`, {
       details: { field: what, length: h.length },
@@ -185,9 +186,10 @@ function checkHash(h: Uint8Array, what: string): void {
 }
 
 function checkProofHashes(proof: readonly Uint8Array[]): void {
+  if (!Array.isArray(proof)) throw new BackchannelError('proof_invalid', 'proof is not an array of hashes');
   const bad: number[] = [];
   proof.forEach((p, i) => {
-    if (p.length !== HASH_SIZE) bad.push(i);
+    if (!(p instanceof Uint8Array) || p.length !== HASH_SIZE) bad.push(i);
   });
   if (bad.length > 0) {
     throw new BackchannelError('proof_invalid', `proof hashes at positions ${bad.join(', ')} are not ${HASH_SIZE} bytes`, {
