@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Two cores: keep the pool small so suites with real processes do not starve each other.
     maxWorkers: 2,
+    reporters: ['default', './vitest.summary-reporter.ts'],
   },
 });
