@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { decodeCbor, encodeCbor, type CborValue } from '../src/cbor.js';
-import { isBackchannelError } from '../src/errors.js';
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isBackchannelError(e) ? e.code : 'untyped';
-  }
-  return undefined;
-}
+import { codeOf } from '../testing/codes.js';
 
 const cborValue: fc.Arbitrary<CborValue> = fc.letrec<{ v: CborValue }>((tie) => ({
   v: fc.oneof(

@@ -6,6 +6,7 @@
  */
 import { BackchannelError } from '../errors.js';
 import { fromBase64, toBase64 } from '../bytes.js';
+import { readCardObject } from './card-json.js';
 import { openBundle, type SignedBundle, type SuiteName } from './bundle.js';
 import { normalizeFingerprint, partyFingerprint } from './fingerprint.js';
 
@@ -48,19 +49,7 @@ const CARD_FIELDS = ['kind', 'version', 'id', 'name', 'fingerprint', 'root', 'su
 
 /** Parses a card from JSON text or a parsed object; every inconsistency is named. */
 export function parsePartyCard(input: unknown): PartyCard {
-  let obj: unknown = input;
-  if (typeof input === 'string') {
-    if (input.length > MAX_CARD_CHARS) throw new BackchannelError('too_large', 'card file is too large');
-    try {
-      obj = JSON.parse(input);
-    } catch (cause) {
-      throw new BackchannelError('card_invalid', 'card is not valid JSON', { cause });
-    }
-  }
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new BackchannelError('card_invalid', 'card is not a JSON object');
-  const c = obj as Record<string, unknown>;
-  if (c.kind !== 'party') throw new BackchannelError('card_invalid', `card kind is ${JSON.stringify(c.kind)}, not "party"`);
-  if (c.version !== 1) throw new BackchannelError('version_unsupported', `party card version ${JSON.stringify(c.version)} is not supported`);
+  const c = readCardObject(input, 'party', MAX_CARD_CHARS);
   if (typeof c.bundle !== 'string') throw new BackchannelError('card_invalid', 'card has no bundle');
   const signed = openBundle(fromBase64(c.bundle));
   const b = signed.bundle;

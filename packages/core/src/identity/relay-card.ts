@@ -12,6 +12,7 @@ import { LABELS } from '../labels.js';
 import { deriveVkey, formatVkey, parseVkey, SIGNATURE_TYPE_COSIGNATURE_V1, SIGNATURE_TYPE_ED25519, type Vkey } from '../note/vkey.js';
 import type { Random } from '../random.js';
 import { systemRandom } from '../random.js';
+import { readCardObject } from './card-json.js';
 import { normalizeFingerprint, relayFingerprint } from './fingerprint.js';
 import { DISPLAY_RE, RELAY_ID_RE } from './ids.js';
 
@@ -72,19 +73,7 @@ export function makeRelayCard(p: { id: string; name: string; url: string; origin
 }
 
 export function parseRelayCard(input: unknown): RelayCard {
-  let obj: unknown = input;
-  if (typeof input === 'string') {
-    if (input.length > MAX_CARD_CHARS) throw new BackchannelError('too_large', 'card file is too large');
-    try {
-      obj = JSON.parse(input);
-    } catch (cause) {
-      throw new BackchannelError('card_invalid', 'card is not valid JSON', { cause });
-    }
-  }
-  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new BackchannelError('card_invalid', 'card is not a JSON object');
-  const c = obj as Record<string, unknown>;
-  if (c.kind !== 'relay') throw new BackchannelError('card_invalid', `card kind is ${JSON.stringify(c.kind)}, not "relay"`);
-  if (c.version !== 1) throw new BackchannelError('version_unsupported', `relay card version ${JSON.stringify(c.version)} is not supported`);
+  const c = readCardObject(input, 'relay', MAX_CARD_CHARS);
   const problems: string[] = [];
   const str = (k: string): string => {
     const v = c[k];

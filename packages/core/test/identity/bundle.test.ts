@@ -7,6 +7,7 @@ import { acceptBundle, currentEncryptionKey, findStation, negotiateSuite, openBu
 import { certifySigner, openSignerCertificate, verifySignerCertificate } from '../../src/identity/certificate.js';
 import { fingerprintsEqual, normalizeFingerprint, partyFingerprint } from '../../src/identity/fingerprint.js';
 import { parsePartyCard, partyCardJson } from '../../src/identity/party-card.js';
+import { codeOf } from '../../testing/codes.js';
 
 const rnd = deterministicRandomForTests('bundle-test');
 const root = Ed25519Key.generate(rnd);
@@ -30,15 +31,6 @@ function bundle(seq: number, over: Partial<KeyBundle> = {}): KeyBundle {
     revoked: [],
     ...over,
   };
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isBackchannelError(e) ? e.code : `untyped: ${String(e)}`;
-  }
-  return undefined;
 }
 
 describe('key bundle', () => {

@@ -1,18 +1,9 @@
 /** compact-range.ts: ownership of the hashes and rejection of caller bugs. */
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../src/bytes.js';
-import { isBackchannelError } from '../../src/errors.js';
 import { appendLeaves, EMPTY_FRONTIER, frontierFromHashes, frontierNodeIds, rootOf } from '../../src/merkle/compact-range.js';
 import { EMPTY_ROOT, hashLeaf } from '../../src/merkle/hasher.js';
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isBackchannelError(e) ? e.code : 'untyped';
-  }
-  return undefined;
-}
+import { codeOf } from '../../testing/codes.js';
 
 const leafHashes = Array.from({ length: 5 }, (_, i) => hashLeaf(new Uint8Array([i])));
 

@@ -5,21 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { isBackchannelError } from '../../src/errors.js';
 import { frontierFromHashes, frontierNodeIds } from '../../src/merkle/compact-range.js';
 import { nodeCoverage, rangeNodes, type NodeId } from '../../src/merkle/node-id.js';
 import { consistencyNodes, inclusionNodes, rehashProof, type ProofNodes } from '../../src/merkle/proof-nodes.js';
+import { codeOf } from '../../testing/codes.js';
 
 const MAX = Number.MAX_SAFE_INTEGER;
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isBackchannelError(e) ? e.code : 'untyped';
-  }
-  return undefined;
-}
 
 /** Sizes spread over all magnitudes up to 2^53 − 1, with edge values. */
 const treeSize = fc.oneof(

@@ -7,12 +7,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { toHex, utf8 } from '../../src/bytes.js';
-import { isBackchannelError } from '../../src/errors.js';
 import { appendLeaves, EMPTY_FRONTIER, rootOf, type CompletedNode, type Frontier } from '../../src/merkle/compact-range.js';
 import { hashLeaf } from '../../src/merkle/hasher.js';
 import { MTH, PATH, PROOF } from '../../src/merkle/reference.js';
 import { verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
 import { MemoryNodeStore } from './memory-store.js';
+import { codeOf } from '../../testing/codes.js';
 
 const N = 600;
 const leaves = Array.from({ length: N }, (_, i) => utf8(`leaf ${i}`));
@@ -34,15 +34,6 @@ function flipBit(bytes: Uint8Array, bit: number): Uint8Array {
   const i = bit % (out.length * 8);
   out[i >> 3]! ^= 1 << (i & 7);
   return out;
-}
-
-function codeOf(f: () => void): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isBackchannelError(e) ? e.code : 'untyped';
-  }
-  return undefined;
 }
 
 const hex = (bs: readonly Uint8Array[]): string[] => bs.map(toHex);

@@ -20,6 +20,7 @@ import {
 } from '../../src/merkle/tiles.js';
 import { MemoryNodeStore } from './memory-store.js';
 import { readJson } from './vectors.js';
+import { codeOf } from '../../testing/codes.js';
 
 interface TilesVectors {
   indexEncoding: { index: number; path: string }[];
@@ -33,15 +34,6 @@ interface TilesVectors {
 }
 
 const v = readJson('tlog-tiles-vectors.json') as TilesVectors;
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isBackchannelError(e) ? e.code : 'untyped';
-  }
-  return undefined;
-}
 
 describe('C2SP tlog-tiles', () => {
   it.each(v.indexEncoding)('encodes index $index as $path', ({ index, path }) => {

@@ -9,6 +9,7 @@ import { isBackchannelError } from '../../src/errors.js';
 import { sha256 } from '../../src/hash.js';
 import { hashLeaf } from '../../src/merkle/hasher.js';
 import { rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../src/merkle/verify.js';
+import { codeOf } from '../../testing/codes.js';
 
 const H = (l: Uint8Array, r: Uint8Array): Uint8Array => sha256(new Uint8Array([1]), l, r);
 
@@ -66,15 +67,6 @@ function rfcConsistencyRoots(
     sn >>= 1n;
   }
   return sn === 0n ? [fr, sr] : undefined;
-}
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isBackchannelError(e) ? e.code : 'untyped';
-  }
-  return undefined;
 }
 
 const bigSize = fc.oneof(fc.integer({ min: 2 ** 32 - 3, max: 2 ** 32 + 3 }), fc.integer({ min: 2, max: Number.MAX_SAFE_INTEGER }));

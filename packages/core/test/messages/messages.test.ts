@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Ed25519Key } from '../../src/ed25519.js';
-import { isBackchannelError } from '../../src/errors.js';
 import { deterministicRandomForTests } from '../../src/random.js';
 import { checkSubmissionToken, openSubmissionToken, signSubmissionToken } from '../../src/messages/submission-token.js';
 import { checkRequest, openRequest, signRequest } from '../../src/messages/request.js';
@@ -9,21 +8,13 @@ import { openDeliveryRecord, signDeliveryRecord } from '../../src/messages/deliv
 import { openCopyAck, signCopyAck } from '../../src/messages/copy-ack.js';
 import { checkOpening, commitLeaf, decodeOpening, decodePartialOpening, encodeOpening, encodePartialOpening, leafFromPartial, openFields, type LeafOpening } from '../../src/messages/commitment.js';
 import { utf8 } from '../../src/bytes.js';
+import { codeOf } from '../../testing/codes.js';
 
 const rnd = deterministicRandomForTests('messages');
 const station = Ed25519Key.generate(rnd);
 const relay = Ed25519Key.generate(rnd);
 const T = Date.UTC(2026, 0, 5);
 const digest = rnd(32);
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isBackchannelError(e) ? e.code : `untyped: ${String(e)}`;
-  }
-  return undefined;
-}
 
 function flipEveryWay(bytes: Uint8Array, open: (b: Uint8Array) => unknown): void {
   fc.assert(

@@ -72,15 +72,7 @@ export function keyFromSeedHex(hex: string): Ed25519Key {
   return Ed25519Key.fromSeed(fromHex(hex));
 }
 
-/** The BackchannelError code `f` throws, 'untyped' for any other exception, undefined if it returns. */
-export function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isBackchannelError(e) ? e.code : 'untyped';
-  }
-  return undefined;
-}
+export { codeOf } from '../../testing/codes.js';
 
 /** The BackchannelError `f` throws (fails the test if it does not throw one). */
 export function errorOf(f: () => unknown): { code: string; details: Readonly<Record<string, unknown>> | undefined } {
