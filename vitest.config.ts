@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Two cores: keep the pool small so suites with real processes do not starve each other.
     maxWorkers: 2,
+    // The relay's PostgreSQL suites: one reachability check per run (skip line, or fail in CI).
+    globalSetup: ['packages/relay/test/pg-global-setup.ts'],
     reporters: ['default', './vitest.summary-reporter.ts'],
   },
 });

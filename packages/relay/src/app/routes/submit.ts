@@ -1,0 +1,126 @@
+/**
+ * POST /v1/submit and the bundle routes (docs/relay-api.md, "Submitting").
+ *
+ * Submission checks run in the documented order, cheapest and least trusting first; the two
+ * Ed25519 verifications (station signature, token) come after every check that needs no
+ * signature, and the per-station rate limit after them, so forged traffic cannot spend a real
+ * station's budget. Nothing is written before the log manager's group commit.
+ */
+import {
+  BackchannelError,
+  checkSubmissionToken,
+  findStation,
+  isBackchannelError,
+  openSubmissionToken,
+  parseEnvelope,
+  verifyEnvelopeStation,
+} from '@backchannel/core';
+import type { FastifyInstance } from 'fastify';
+import { RelayError } from '../../errors.js';
+import type { ApiCatalog } from '../api-catalog.js';
+import { CBOR, sendCbor } from '../cbor-body.js';
+import type { RelayContext } from '../context.js';
+import { addRoute } from '../route.js';
+import { BundleBody, BundleGetResponse, BundlePostResponse, PartyParams, SubmitBody, SubmitResponse } from '../schemas.js';
+
+export function registerSubmitRoutes(app: FastifyInstance, catalog: ApiCatalog, ctx: RelayContext): void {
+  addRoute(
+    app,
+    catalog,
+    {
+      method: 'POST',
+      url: '/v1/submit',
+      operationId: 'submit',
+      summary: 'Submit a sealed envelope with its submission token; answered with a receipt once the batch is committed',
+      tag: 'submit',
+      body: { contentType: CBOR, schema: SubmitBody },
+      responses: {
+        200: { description: 'Accepted (or a duplicate): the receipt, a C2SP tlog-proof with the leaf opening', contentType: CBOR, schema: SubmitResponse },
+        403: { description: 'not_in_mandate, pair_not_allowed, key_unknown, key_revoked' },
+        409: { description: 'bundle_stale (post the bundle first) or equivocation (both copies kept)' },
+        507: { description: 'storage_full' },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body as SubmitBody;
+      const now = ctx.clock();
+      // 1. Structure and header (attacker bytes are parsed here, nothing verified yet).
+      const env = parseEnvelope(body.envelope);
+      const h = env.header;
+      // 2. The mandate and the pair.
+      const { sender } = await ctx.mandate.requirePair(h.from, h.to);
+      const bundle = sender.signed.bundle;
+      // 3. The station under the newest bundle held, judged now.
+      findStation(bundle, h.station, now);
+      // 4. The bundle the envelope names must not be newer than ours.
+      if (h.bundleSeq > bundle.seq) {
+        throw new BackchannelError('bundle_stale', `the envelope names ${h.from}'s bundle ${h.bundleSeq}; this relay holds ${bundle.seq}: post the newer bundle first`);
+      }
+      // 5. The station signature.
+      verifyEnvelopeStation(env, bundle, now);
+      // 6. The token: this relay's origin, this envelope, this party, this station, fresh.
+      let token;
+      try {
+        token = openSubmissionToken(body.token);
+      } catch (cause) {
+        if (isBackchannelError(cause)) throw new BackchannelError('token_invalid', `the submission token is invalid: ${cause.message}`, { cause });
+        throw cause;
+      }
+      checkSubmissionToken(token, { origin: ctx.origin, digest: env.digest, party: h.from, station: h.station, now });
+      // 7. Per-station rate limit.
+      ctx.stationLimiter.take(h.station);
+      // 8. The group commit; the receipt exists only once it has returned.
+      const out = await ctx.log.submit({ envelope: env, token, received: now });
+      if (out.duplicate) ctx.metrics.duplicates.inc();
+      else ctx.metrics.accepted.inc();
+      return sendCbor(reply, { index: out.index, receipt: out.receipt, duplicate: out.duplicate });
+    },
+    { bodyLimit: ctx.limits.submitBodyBytes },
+  );
+
+  addRoute(
+    app,
+    catalog,
+    {
+      method: 'POST',
+      url: '/v1/bundles',
+      operationId: 'postBundle',
+      summary: "A party's newer key bundle, signed by its pinned root",
+      tag: 'submit',
+      body: { contentType: CBOR, schema: BundleBody },
+      responses: {
+        200: { description: 'The bundle now held', contentType: CBOR, schema: BundlePostResponse },
+        403: { description: 'root_mismatch, not_in_mandate' },
+        409: { description: 'bundle_stale' },
+      },
+    },
+    async (req, reply) => {
+      const body = req.body as BundleBody;
+      const r = await ctx.mandate.acceptBundle(body.bundle);
+      return sendCbor(reply, { party: r.party, seq: r.seq });
+    },
+  );
+
+  addRoute(
+    app,
+    catalog,
+    {
+      method: 'GET',
+      url: '/v1/bundles/:party',
+      operationId: 'getBundle',
+      summary: 'The newest bundle held for a party of the mandate',
+      tag: 'submit',
+      params: PartyParams,
+      responses: {
+        200: { description: 'The Signed bundle', contentType: CBOR, schema: BundleGetResponse },
+        404: { description: 'unknown_party' },
+      },
+    },
+    async (req, reply) => {
+      const { party } = req.params as PartyParams;
+      const p = await ctx.mandate.lookup(party);
+      if (p === undefined) throw new RelayError('unknown_party', `party ${party} is not in this relay's mandate`);
+      return sendCbor(reply, { bundle: p.signed.bytes });
+    },
+  );
+}

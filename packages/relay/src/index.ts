@@ -1,0 +1,9 @@
+/**
+ * @backchannel/relay — the intermediary's server: mandate, durable store-and-forward,
+ * receipts, and a public transparency log (SQLite by default, PostgreSQL for production).
+ * docs/relay-api.md is the contract. Explicit named exports only: this list is the public API.
+ */
+export { startRelay } from './start-relay.js';
+export { addPartyToMandate, initRelayDatabase } from './database.js';
+export { DEFAULT_LIMITS, type MandateEntry, type RelayLimits, type RelayOptions, type RunningRelay } from './options.js';
+export { RELAY_ERROR_CODES, RelayError, isRelayError, type RelayErrorCode } from './errors.js';

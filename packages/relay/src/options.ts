@@ -1,0 +1,98 @@
+/**
+ * What `startRelay` takes (docs/relay-api.md, "Programmatic entry point") and the limits that
+ * bound what any one client can make the relay do.
+ */
+import type { Ed25519Key, PartyCard, RelayCardJson } from '@backchannel/core';
+import type { Logger } from 'pino';
+
+export interface RelayLimits {
+  /** Largest request body in bytes, for /v1/submit (an envelope of 4 MiB plus its token and framing). */
+  submitBodyBytes: number;
+  /** Largest body for every other route. */
+  bodyBytes: number;
+  /** Requests per IP per window, before anything is parsed (the flood gate). */
+  ipRequestsPerWindow: number;
+  /** Submissions and signed requests per station per window, after its signature verified. */
+  stationRequestsPerWindow: number;
+  /** The rate-limit window in ms. */
+  rateWindowMs: number;
+  /** Most records integrated in one group commit. */
+  batchSize: number;
+  /** Most envelope bytes in one group commit. */
+  batchBytes: number;
+  /** Most records waiting for a commit; beyond it submissions are refused with 503. */
+  queueDepth: number;
+  /** How long an envelope every enrolled desk has fetched is kept, ms. */
+  retentionMs: number;
+  /** How long ids are remembered after their envelope is deleted, ms (at least the 24 h token window). */
+  tombstoneMs: number;
+  /** A client that has not sent its whole request after this long is cut off, ms. */
+  requestTimeoutMs: number;
+  /** Bytes a push connection may leave unsent before it is dropped as a slow consumer. */
+  pushBufferBytes: number;
+  /** Most open push connections. */
+  pushConnections: number;
+  /** Ping interval on push connections, ms. */
+  pushPingMs: number;
+  /** Checkpoints are re-published (re-read, never re-signed differently) on this interval, ms. */
+  housekeepingMs: number;
+}
+
+export const DEFAULT_LIMITS: RelayLimits = {
+  submitBodyBytes: 4 * 1024 * 1024 + 8 * 1024,
+  bodyBytes: 1024 * 1024,
+  ipRequestsPerWindow: 6000,
+  stationRequestsPerWindow: 3000,
+  rateWindowMs: 60_000,
+  batchSize: 256,
+  batchBytes: 32 * 1024 * 1024,
+  queueDepth: 4096,
+  retentionMs: 7 * 86_400_000,
+  tombstoneMs: 2 * 86_400_000,
+  requestTimeoutMs: 30_000,
+  pushBufferBytes: 8 * 1024 * 1024,
+  pushConnections: 1000,
+  pushPingMs: 15_000,
+  housekeepingMs: 10_000,
+};
+
+/** A party to add to the mandate at start (the CLI's `trust` writes the same to the store). */
+export interface MandateEntry {
+  card: PartyCard;
+  /** Parties this one may exchange envelopes with; undefined: any party of the mandate. */
+  allow?: string[];
+  /** Whether the party consents to statements opening precedence and digest. */
+  statements?: boolean;
+}
+
+export interface RelayOptions {
+  id: string;
+  name: string;
+  url: string;
+  /** The log origin: the checkpoint origin and the key name of the card's vkey. */
+  origin: string;
+  /** The log key, decrypted by the caller. */
+  logKey: Ed25519Key;
+  card: RelayCardJson;
+  /** 'sqlite:<path>' or 'postgres://…' */
+  db: string;
+  /** port 0: an ephemeral port (tests). */
+  listen: { host: string; port: number };
+  /**
+   * Serve HTTPS with this certificate and key (PEM). For production; security never rests on
+   * it — everything stations and verifiers rely on is signed — but it hides metadata in transit.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Parties to add to the mandate held in the store before serving. */
+  mandate?: readonly MandateEntry[];
+  /** Injected for tests; ms since the epoch. */
+  clock?: () => number;
+  logger?: Logger;
+  limits?: Partial<RelayLimits>;
+}
+
+export interface RunningRelay {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}

@@ -1,0 +1,69 @@
+/**
+ * startRelay: the programmatic entry point (docs/relay-api.md). The CLI's `serve` reads the
+ * home, decrypts the log key and calls it; tests call it directly or through
+ * test/fixtures/relay-process.ts.
+ */
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { addParty } from './mandate/mandate.js';
+import { DEFAULT_LIMITS, type RelayLimits, type RelayOptions, type RunningRelay } from './options.js';
+import { createRelay } from './relay.js';
+import { openStore } from './store/open-store.js';
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export function resolveLimits(limits: Partial<RelayLimits> | undefined): RelayLimits {
+  return { ...DEFAULT_LIMITS, ...limits };
+}
+
+export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
+  const clock = options.clock ?? Date.now;
+  const logger = options.logger ?? pino({ level: process.env.BACKCHANNEL_LOG_LEVEL ?? 'info', base: { relay: options.id } });
+  const store = await openStore(options.db);
+  try {
+    for (const m of options.mandate ?? []) {
+      await addParty(store, m.card, { ...(m.allow === undefined ? {} : { allow: m.allow }), ...(m.statements === undefined ? {} : { statements: m.statements }) }, clock());
+    }
+    const relay = await createRelay({
+      id: options.id,
+      origin: options.origin,
+      logKey: options.logKey,
+      card: options.card,
+      store,
+      clock,
+      logger,
+      limits: resolveLimits(options.limits),
+      defaultMetrics: true,
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
+    });
+    try {
+      await relay.app.listen({ host: options.listen.host, port: options.listen.port });
+    } catch (e) {
+      await relay.close();
+      throw e;
+    }
+    const port = (relay.app.server.address() as AddressInfo).port;
+    const url = `${options.tls === undefined ? 'http' : 'https'}://${urlHost(options.listen.host)}:${port}`;
+    logger.info({ url, origin: options.origin, size: relay.ctx.log.size }, 'relay listening');
+    let closing: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      close: () =>
+        (closing ??= (async () => {
+          try {
+            await relay.close();
+          } finally {
+            await store.close();
+          }
+        })()),
+    };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}

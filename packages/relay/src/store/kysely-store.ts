@@ -1,0 +1,543 @@
+/**
+ * RelayStore over Kysely: the same queries for SQLite (better-sqlite3) and PostgreSQL (pg).
+ * The two differences are named where they occur: row locks (`FOR UPDATE`, PostgreSQL only;
+ * SQLite's single writer serializes transactions anyway) and the error codes of a full disk.
+ */
+import type { NodeId } from '@backchannel/core';
+import type { Kysely, Transaction } from 'kysely';
+import { RelayError } from '../errors.js';
+import type { Dialect } from './migrations.js';
+import type {
+  CommitBatch,
+  DeliveredCopy,
+  DeskItem,
+  EnvelopeKey,
+  Equivocation,
+  FetchRequest,
+  FetchResult,
+  KnownEnvelope,
+  RelayStore,
+  StoredCheckpoint,
+  StoredDelivery,
+  StoredEnvelope,
+  StoredParty,
+} from './relay-store.js';
+import type { EnvelopesTable, RelayDatabase } from './schema.js';
+
+/** Bind parameters as Buffers: both drivers take them as BLOB / bytea. */
+function blob(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Read byte columns back as plain Uint8Array views (no copy), so callers compare them as the core's values. */
+function view(b: Uint8Array): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+// Bounded by SQLite's 32,766 bound parameters per statement (PostgreSQL allows 65,535).
+const ROWS_PER_INSERT = 1000;
+const ENVELOPE_ROWS_PER_INSERT = 500;
+
+const ENVELOPE_COLUMNS = [
+  'leaf_index',
+  'from_party',
+  'env_id',
+  'digest',
+  'bytes',
+  'to_party',
+  'prec',
+  'created',
+  'size',
+  'token',
+  'station',
+  'received',
+  'salt',
+  'receipt',
+] as const;
+
+function envelopeFromRow(r: EnvelopesTable): StoredEnvelope {
+  return {
+    index: r.leaf_index,
+    from: r.from_party,
+    id: view(r.env_id),
+    digest: view(r.digest),
+    bytes: view(r.bytes),
+    to: r.to_party,
+    prec: r.prec,
+    created: r.created,
+    size: r.size,
+    token: view(r.token),
+    station: view(r.station),
+    received: r.received,
+    salt: view(r.salt),
+    receipt: r.receipt,
+  };
+}
+
+function envelopeToRow(e: StoredEnvelope): EnvelopesTable {
+  return {
+    leaf_index: e.index,
+    from_party: e.from,
+    env_id: blob(e.id),
+    digest: blob(e.digest),
+    bytes: blob(e.bytes),
+    to_party: e.to,
+    prec: e.prec,
+    created: e.created,
+    size: e.size,
+    token: blob(e.token),
+    station: blob(e.station),
+    received: e.received,
+    salt: blob(e.salt),
+    receipt: e.receipt,
+  };
+}
+
+function partyFromRow(r: RelayDatabase['parties']): StoredParty {
+  return {
+    party: r.party,
+    root: view(r.root),
+    bundle: view(r.bundle),
+    seq: r.seq,
+    bundleHash: view(r.bundle_hash),
+    allow: r.allow === null ? undefined : (JSON.parse(r.allow) as string[]),
+    statements: r.statements !== 0,
+    updated: r.updated,
+  };
+}
+
+function deliveryFromRow(r: RelayDatabase['delivery_records']): StoredDelivery {
+  return {
+    index: r.leaf_index,
+    envIndex: r.env_index,
+    from: r.from_party,
+    to: r.to_party,
+    desk: view(r.desk),
+    record: view(r.record),
+    salt: view(r.salt),
+    receipt: r.receipt,
+    created: r.created,
+  };
+}
+
+/** Maps a driver error of a write to the relay's codes: a full disk is 507, anything else 503. */
+export function storageError(e: unknown): RelayError {
+  if (e instanceof RelayError) return e;
+  const code = typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : '';
+  if (code === 'SQLITE_FULL' || code === '53100') return new RelayError('storage_full', 'the relay is out of storage', { cause: e });
+  return new RelayError('unavailable', 'the relay store did not complete the write', { cause: e });
+}
+
+export class KyselyRelayStore implements RelayStore {
+  readonly dialect: Dialect;
+  readonly db: Kysely<RelayDatabase>;
+
+  constructor(db: Kysely<RelayDatabase>, dialect: Dialect) {
+    this.db = db;
+    this.dialect = dialect;
+  }
+
+  /**
+   * A transaction whose failure reports the error that caused it. SQLite rolls a transaction
+   * back by itself on some errors (SQLITE_FULL among them); Kysely's ROLLBACK then fails with
+   * "no transaction is active", which would hide the real cause (a full disk is 507, not 503).
+   */
+  private async transaction<T>(fn: (trx: Transaction<RelayDatabase>) => Promise<T>): Promise<T> {
+    let cause: unknown;
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        try {
+          return await fn(trx);
+        } catch (e) {
+          cause = e;
+          throw e;
+        }
+      });
+    } catch (e) {
+      throw storageError(cause ?? e);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  async ping(): Promise<void> {
+    await this.db.selectFrom('checkpoints').select('size').limit(1).execute();
+  }
+
+  // ── The mandate ────────────────────────────────────────────────────────────────────────
+
+  async listParties(): Promise<StoredParty[]> {
+    const rows = await this.db.selectFrom('parties').selectAll().orderBy('party').execute();
+    return rows.map(partyFromRow);
+  }
+
+  async getParty(party: string): Promise<StoredParty | undefined> {
+    const r = await this.db.selectFrom('parties').selectAll().where('party', '=', party).executeTakeFirst();
+    return r === undefined ? undefined : partyFromRow(r);
+  }
+
+  async putParty(p: StoredParty): Promise<void> {
+    const row = {
+      party: p.party,
+      root: blob(p.root),
+      bundle: blob(p.bundle),
+      seq: p.seq,
+      bundle_hash: blob(p.bundleHash),
+      allow: p.allow === undefined ? null : JSON.stringify(p.allow),
+      statements: p.statements ? 1 : 0,
+      updated: p.updated,
+    };
+    await this.db
+      .insertInto('parties')
+      .values(row)
+      .onConflict((oc) =>
+        oc.column('party').doUpdateSet({ root: row.root, bundle: row.bundle, seq: row.seq, bundle_hash: row.bundle_hash, allow: row.allow, statements: row.statements, updated: row.updated }),
+      )
+      .execute();
+  }
+
+  // ── The log ────────────────────────────────────────────────────────────────────────────
+
+  async logSize(): Promise<number> {
+    const r = await this.db.selectFrom('leaves').select((eb) => eb.fn.max('idx').as('m')).executeTakeFirst();
+    // MAX over no rows is NULL, whatever Kysely's column type says.
+    const m: unknown = r?.m;
+    return typeof m === 'number' ? m + 1 : 0;
+  }
+
+  async latestCheckpoint(): Promise<StoredCheckpoint | undefined> {
+    const r = await this.db.selectFrom('checkpoints').selectAll().orderBy('size', 'desc').limit(1).executeTakeFirst();
+    return r === undefined ? undefined : { size: r.size, root: view(r.root), note: r.note, signedAt: r.signed_at };
+  }
+
+  async getCheckpoint(size: number): Promise<StoredCheckpoint | undefined> {
+    const r = await this.db.selectFrom('checkpoints').selectAll().where('size', '=', size).executeTakeFirst();
+    return r === undefined ? undefined : { size: r.size, root: view(r.root), note: r.note, signedAt: r.signed_at };
+  }
+
+  async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {
+    if (ids.length === 0) return [];
+    const byLevel = new Map<number, number[]>();
+    for (const id of ids) {
+      const l = byLevel.get(id.level);
+      if (l === undefined) byLevel.set(id.level, [id.index]);
+      else l.push(id.index);
+    }
+    // One query for the whole proof: a few small IN lists, one per level.
+    const rows = await this.db
+      .selectFrom('nodes')
+      .select(['level', 'idx', 'hash'])
+      .where((eb) => eb.or([...byLevel].map(([level, idxs]) => eb.and([eb('level', '=', level), eb('idx', 'in', idxs)]))))
+      .execute();
+    const found = new Map<string, Uint8Array>();
+    for (const r of rows) found.set(`${r.level}/${r.idx}`, view(r.hash));
+    return ids.map((id) => {
+      const h = found.get(`${id.level}/${id.index}`);
+      if (h === undefined) throw new RelayError('store_inconsistent', `log node ${id.level}/${id.index} is missing from the store`);
+      return h;
+    });
+  }
+
+  async getLeaves(start: number, end: number): Promise<Uint8Array[]> {
+    if (end <= start) return [];
+    const rows = await this.db.selectFrom('leaves').select(['idx', 'leaf']).where('idx', '>=', start).where('idx', '<', end).orderBy('idx').execute();
+    const out: Uint8Array[] = [];
+    for (const [i, r] of rows.entries()) {
+      if (r.idx !== start + i) throw new RelayError('store_inconsistent', `log leaf ${start + i} is missing from the store`);
+      out.push(view(r.leaf));
+    }
+    return out;
+  }
+
+  async commitBatch(b: CommitBatch): Promise<void> {
+    await this.transaction(async (trx) => {
+      for (const part of chunks(b.envelopes, ENVELOPE_ROWS_PER_INSERT)) {
+        await trx.insertInto('envelopes').values(part.map(envelopeToRow)).execute();
+      }
+      for (const part of chunks(b.deliveries, ROWS_PER_INSERT)) {
+        await trx
+          .insertInto('delivery_records')
+          .values(
+            part.map((d) => ({
+              leaf_index: d.index,
+              env_index: d.envIndex,
+              from_party: d.from,
+              to_party: d.to,
+              desk: blob(d.desk),
+              record: blob(d.record),
+              salt: blob(d.salt),
+              receipt: d.receipt,
+              created: d.created,
+            })),
+          )
+          .execute();
+      }
+      // A delivery record confirms the copy for the desk that acknowledged it.
+      for (const d of b.deliveries) {
+        await trx
+          .updateTable('desk_items')
+          .set({ fetched: d.created })
+          .where('desk', '=', blob(d.desk))
+          .where('leaf_index', '=', d.envIndex)
+          .where('fetched', 'is', null)
+          .execute();
+      }
+      for (const part of chunks(b.equivocations, ENVELOPE_ROWS_PER_INSERT)) {
+        await trx
+          .insertInto('equivocations')
+          .values(
+            part.map((q) => ({
+              from_party: q.from,
+              env_id: blob(q.id),
+              digest: blob(q.digest),
+              bytes: blob(q.bytes),
+              token: blob(q.token),
+              station: blob(q.station),
+              received: q.received,
+            })),
+          )
+          .onConflict((oc) => oc.columns(['from_party', 'env_id', 'digest']).doNothing())
+          .execute();
+      }
+      for (const part of chunks(b.leaves, ROWS_PER_INSERT)) {
+        await trx.insertInto('leaves').values(part.map((l) => ({ idx: l.index, leaf: blob(l.leaf) }))).execute();
+      }
+      for (const part of chunks(b.nodes, ROWS_PER_INSERT)) {
+        await trx.insertInto('nodes').values(part.map((n) => ({ level: n.level, idx: n.index, hash: blob(n.hash) }))).execute();
+      }
+      const c = b.checkpoint;
+      if (c !== undefined) {
+        await trx.insertInto('checkpoints').values({ size: c.size, root: blob(c.root), note: c.note, signed_at: c.signedAt }).execute();
+      }
+    });
+  }
+
+  // ── Envelopes ──────────────────────────────────────────────────────────────────────────
+
+  async findKnown(keys: readonly EnvelopeKey[]): Promise<KnownEnvelope[]> {
+    if (keys.length === 0) return [];
+    const out: KnownEnvelope[] = [];
+    for (const part of chunks(keys, ROWS_PER_INSERT)) {
+      const held = await this.db
+        .selectFrom('envelopes')
+        .select(['from_party', 'env_id', 'leaf_index', 'digest', 'receipt'])
+        .where((eb) => eb.or(part.map((k) => eb.and([eb('from_party', '=', k.from), eb('env_id', '=', blob(k.id))]))))
+        .execute();
+      for (const r of held) out.push({ from: r.from_party, id: view(r.env_id), index: r.leaf_index, digest: view(r.digest), receipt: r.receipt, deleted: false });
+      const gone = await this.db
+        .selectFrom('tombstones')
+        .select(['from_party', 'env_id', 'leaf_index', 'digest', 'receipt'])
+        .where((eb) => eb.or(part.map((k) => eb.and([eb('from_party', '=', k.from), eb('env_id', '=', blob(k.id))]))))
+        .execute();
+      for (const r of gone) out.push({ from: r.from_party, id: view(r.env_id), index: r.leaf_index, digest: view(r.digest), receipt: r.receipt, deleted: true });
+    }
+    return out;
+  }
+
+  async getEnvelope(index: number): Promise<StoredEnvelope | undefined> {
+    const r = await this.db.selectFrom('envelopes').select(ENVELOPE_COLUMNS).where('leaf_index', '=', index).executeTakeFirst();
+    return r === undefined ? undefined : envelopeFromRow(r);
+  }
+
+  async listEquivocations(key: EnvelopeKey): Promise<Equivocation[]> {
+    const rows = await this.db.selectFrom('equivocations').selectAll().where('from_party', '=', key.from).where('env_id', '=', blob(key.id)).execute();
+    return rows.map((r) => ({
+      from: r.from_party,
+      id: view(r.env_id),
+      digest: view(r.digest),
+      bytes: view(r.bytes),
+      token: view(r.token),
+      station: view(r.station),
+      received: r.received,
+    }));
+  }
+
+  // ── Desks ──────────────────────────────────────────────────────────────────────────────
+
+  async fetchForDesk(req: FetchRequest): Promise<FetchResult> {
+    const desk = blob(req.desk);
+    return this.transaction(async (trx) => {
+      await trx
+        .insertInto('desks')
+        .values({ desk, party: req.party, last_seq: 0, created: req.now })
+        .onConflict((oc) => oc.column('desk').doNothing())
+        .execute();
+      // Two requests of one desk must not hand out the same sequence numbers.
+      let q = trx.selectFrom('desks').select(['last_seq']).where('desk', '=', desk);
+      if (this.dialect === 'postgres') q = q.forUpdate();
+      const { last_seq: lastSeq } = await q.executeTakeFirstOrThrow();
+
+      const items: DeskItem[] = [];
+      if (req.after !== undefined) {
+        const cursor = Math.min(req.after, lastSeq);
+        await trx.updateTable('desk_items').set({ fetched: req.now }).where('desk', '=', desk).where('seq', '<=', cursor).where('fetched', 'is', null).execute();
+        // Items handed out before but not confirmed: the last response may have been lost.
+        const again = await this.selectDeskItems(trx, desk, cursor, req.limit + 1);
+        if (again.length > req.limit) return { items: again.slice(0, req.limit), more: true };
+        items.push(...again);
+      }
+      const room = req.limit - items.length;
+      const pending = await this.selectPending(trx, desk, req.party, room + 1);
+      const fresh = pending.slice(0, room);
+      if (fresh.length > 0) {
+        await trx
+          .insertInto('desk_items')
+          .values(fresh.map((e, i) => ({ desk, seq: lastSeq + 1 + i, leaf_index: e.index, assigned: req.now, fetched: null })))
+          .execute();
+        await trx.updateTable('desks').set({ last_seq: lastSeq + fresh.length }).where('desk', '=', desk).execute();
+      }
+      for (const [i, e] of fresh.entries()) items.push({ seq: lastSeq + 1 + i, assigned: req.now, envelope: e });
+      return { items, more: pending.length > room };
+    });
+  }
+
+  private async selectDeskItems(trx: Transaction<RelayDatabase>, desk: Buffer, after: number, limit: number): Promise<DeskItem[]> {
+    const rows = await trx
+      .selectFrom('desk_items as d')
+      .innerJoin('envelopes as e', 'e.leaf_index', 'd.leaf_index')
+      .select(['d.seq', 'd.assigned'])
+      .select(ENVELOPE_COLUMNS.map((c) => `e.${c}` as const))
+      .where('d.desk', '=', desk)
+      .where('d.seq', '>', after)
+      .orderBy('d.seq')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ seq: r.seq, assigned: r.assigned, envelope: envelopeFromRow(r) }));
+  }
+
+  /** Envelopes for the desk never handed to it: to its party, or sent by its party from another desk. FLASH first. */
+  private async selectPending(trx: Transaction<RelayDatabase>, desk: Buffer, party: string, limit: number): Promise<StoredEnvelope[]> {
+    if (limit <= 0) return [];
+    const rows = await trx
+      .selectFrom('envelopes as e')
+      .select(ENVELOPE_COLUMNS.map((c) => `e.${c}` as const))
+      .where((eb) =>
+        eb.and([
+          eb.or([eb('e.to_party', '=', party), eb.and([eb('e.from_party', '=', party), eb('e.station', '!=', desk)])]),
+          eb.not(eb.exists(eb.selectFrom('desk_items as d').select('d.seq').where('d.desk', '=', desk).whereRef('d.leaf_index', '=', 'e.leaf_index'))),
+        ]),
+      )
+      .orderBy('e.prec')
+      .orderBy('e.leaf_index')
+      .limit(limit)
+      .execute();
+    return rows.map(envelopeFromRow);
+  }
+
+  async findDeliveredCopies(desk: Uint8Array, keys: readonly EnvelopeKey[]): Promise<DeliveredCopy[]> {
+    if (keys.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('desk_items as d')
+      .innerJoin('envelopes as e', 'e.leaf_index', 'd.leaf_index')
+      .select(['d.desk', 'd.seq', 'd.assigned', 'e.leaf_index', 'e.from_party', 'e.env_id', 'e.to_party', 'e.prec', 'e.digest', 'e.received'])
+      .where('d.desk', '=', blob(desk))
+      .where((eb) => eb.or(keys.map((k) => eb.and([eb('e.from_party', '=', k.from), eb('e.env_id', '=', blob(k.id))]))))
+      .execute();
+    return rows.map((r) => ({
+      desk: view(r.desk),
+      seq: r.seq,
+      assigned: r.assigned,
+      index: r.leaf_index,
+      from: r.from_party,
+      id: view(r.env_id),
+      to: r.to_party,
+      prec: r.prec,
+      digest: view(r.digest),
+      received: r.received,
+    }));
+  }
+
+  async findDeliveries(copies: readonly { envIndex: number; desk: Uint8Array }[]): Promise<StoredDelivery[]> {
+    if (copies.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('delivery_records')
+      .selectAll()
+      .where((eb) => eb.or(copies.map((c) => eb.and([eb('env_index', '=', c.envIndex), eb('desk', '=', blob(c.desk))]))))
+      .execute();
+    return rows.map(deliveryFromRow);
+  }
+
+  async listDeliveries(from: string, after: number, limit: number): Promise<{ items: StoredDelivery[]; more: boolean }> {
+    const rows = await this.db
+      .selectFrom('delivery_records')
+      .selectAll()
+      .where('from_party', '=', from)
+      .where('leaf_index', '>', after)
+      .orderBy('leaf_index')
+      .limit(limit + 1)
+      .execute();
+    return { items: rows.slice(0, limit).map(deliveryFromRow), more: rows.length > limit };
+  }
+
+  // ── Housekeeping ───────────────────────────────────────────────────────────────────────
+
+  async useNonce(nonce: Uint8Array, expires: number): Promise<boolean> {
+    try {
+      const r = await this.db
+        .insertInto('request_nonces')
+        .values({ nonce: blob(nonce), expires })
+        .onConflict((oc) => oc.column('nonce').doNothing())
+        .executeTakeFirst();
+      return r.numInsertedOrUpdatedRows !== undefined && r.numInsertedOrUpdatedRows > 0n;
+    } catch (e) {
+      throw storageError(e);
+    }
+  }
+
+  async pruneNonces(now: number): Promise<number> {
+    const r = await this.db.deleteFrom('request_nonces').where('expires', '<', now).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
+  async listRetentionCandidates(before: number, limit: number): Promise<{ envelope: Omit<StoredEnvelope, 'bytes'>; confirmedBy: Uint8Array[] }[]> {
+    const cols = ENVELOPE_COLUMNS.filter((c) => c !== 'bytes');
+    const rows = await this.db.selectFrom('envelopes').select(cols).where('received', '<', before).orderBy('received').limit(limit).execute();
+    if (rows.length === 0) return [];
+    const confirmed = await this.db
+      .selectFrom('desk_items')
+      .select(['leaf_index', 'desk'])
+      .where('leaf_index', 'in', rows.map((r) => r.leaf_index))
+      .where('fetched', 'is not', null)
+      .execute();
+    const by = new Map<number, Uint8Array[]>();
+    for (const c of confirmed) {
+      const l = by.get(c.leaf_index) ?? [];
+      l.push(view(c.desk));
+      by.set(c.leaf_index, l);
+    }
+    return rows.map((r) => {
+      const { bytes: _bytes, ...envelope } = envelopeFromRow({ ...r, bytes: Buffer.alloc(0) });
+      return { envelope, confirmedBy: by.get(r.leaf_index) ?? [] };
+    });
+  }
+
+  async deleteEnvelopes(indexes: readonly number[], now: number): Promise<void> {
+    if (indexes.length === 0) return;
+    await this.transaction(async (trx) => {
+      for (const part of chunks(indexes, ROWS_PER_INSERT)) {
+        const rows = await trx.selectFrom('envelopes').select(['from_party', 'env_id', 'digest', 'leaf_index', 'receipt']).where('leaf_index', 'in', part).execute();
+        if (rows.length === 0) continue;
+        await trx
+          .insertInto('tombstones')
+          .values(rows.map((r) => ({ ...r, deleted: now })))
+          .onConflict((oc) => oc.columns(['from_party', 'env_id']).doNothing())
+          .execute();
+        await trx.deleteFrom('desk_items').where('leaf_index', 'in', part).execute();
+        await trx.deleteFrom('envelopes').where('leaf_index', 'in', part).execute();
+      }
+    });
+  }
+
+  async pruneTombstones(before: number): Promise<number> {
+    const r = await this.db.deleteFrom('tombstones').where('deleted', '<', before).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Opens the relay's store from its database URL — 'sqlite:<path>' (the embedded default, a
+ * file in the home folder) or 'postgres://…' — checks that it is durable, and brings the
+ * schema to the latest migration.
+ */
+import Database from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { TypeFormat, TypeId } from 'pg-types';
+import { RelayError } from '../errors.js';
+import { checkPostgresDurability, checkSqliteDurability } from './durability.js';
+import { KyselyRelayStore } from './kysely-store.js';
+import { relayMigrations, type Dialect } from './migrations.js';
+import type { RelayDatabase } from './schema.js';
+
+export type DbLocation = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string };
+
+export function parseDbUrl(db: string): DbLocation {
+  if (db.startsWith('sqlite:')) {
+    const path = db.slice('sqlite:'.length);
+    if (path.length === 0) throw new RelayError('config_invalid', 'the SQLite database URL names no file (sqlite:<path>)');
+    return { dialect: 'sqlite', path };
+  }
+  if (db.startsWith('postgres://') || db.startsWith('postgresql://')) return { dialect: 'postgres', url: db };
+  throw new RelayError('config_invalid', `database URL must be sqlite:<path> or postgres://…, not ${JSON.stringify(db.split(':')[0])}`);
+}
+
+// pg returns int8 as text to be safe with 64-bit values; every integer of ours is below 2^53
+// (tree sizes, times in ms), so read them as numbers and refuse any that is not.
+function parseInt8(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new RelayError('store_inconsistent', `integer ${v} from the store is beyond 2^53`);
+  return n;
+}
+const pgTypes: pg.CustomTypesConfig = {
+  getTypeParser: (oid: TypeId, format?: TypeFormat): ((v: string) => unknown) => {
+    if (oid === pg.types.builtins.INT8 && format !== 'binary') return parseInt8;
+    return pg.types.getTypeParser(oid, format) as (v: string) => unknown;
+  },
+};
+
+function kyselyFor(loc: DbLocation): { db: Kysely<RelayDatabase>; dialect: Dialect; check: () => Promise<void> } {
+  if (loc.dialect === 'sqlite') {
+    const sqlite = new Database(loc.path);
+    try {
+      sqlite.pragma('journal_mode = WAL');
+      sqlite.pragma('synchronous = FULL');
+      // Another process (the CLI's `trust`) may write while the relay runs: wait, do not fail.
+      sqlite.pragma('busy_timeout = 5000');
+      checkSqliteDurability(sqlite);
+    } catch (e) {
+      sqlite.close();
+      throw e;
+    }
+    return { db: new Kysely<RelayDatabase>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', check: () => Promise.resolve() };
+  }
+  const pool = new pg.Pool({ connectionString: loc.url, max: 8, types: pgTypes });
+  // An idle client's error (the server restarted) must not crash the process; the next query fails and is answered 503.
+  pool.on('error', () => undefined);
+  return { db: new Kysely<RelayDatabase>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', check: () => checkPostgresDurability(pool) };
+}
+
+async function migrator(db: Kysely<RelayDatabase>, dialect: Dialect): Promise<Migrator> {
+  return Promise.resolve(new Migrator({ db, provider: relayMigrations(dialect) }));
+}
+
+/** Opens, checks durability, migrates to the latest schema. */
+export async function openStore(db: string): Promise<KyselyRelayStore> {
+  const k = kyselyFor(parseDbUrl(db));
+  try {
+    await k.check();
+    const m = await migrator(k.db, k.dialect);
+    const { error } = await m.migrateToLatest();
+    if (error !== undefined) throw new RelayError('unavailable', 'the relay database could not be migrated', { cause: error });
+    return new KyselyRelayStore(k.db, k.dialect);
+  } catch (e) {
+    await k.db.destroy();
+    if (e instanceof RelayError) throw e;
+    throw new RelayError('unavailable', `the relay database cannot be opened: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
+}
+
+/** Reverts every migration (tests, and an operator's way back): the schema is gone afterwards. */
+export async function migrateStoreDown(db: string): Promise<void> {
+  const k = kyselyFor(parseDbUrl(db));
+  try {
+    const m = await migrator(k.db, k.dialect);
+    for (;;) {
+      const { error, results } = await m.migrateDown();
+      if (error !== undefined) throw new RelayError('unavailable', 'migration down failed', { cause: error });
+      if (results === undefined || results.length === 0) break;
+    }
+  } finally {
+    await k.db.destroy();
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The one narrow storage interface the relay uses, defined by the code that uses it (STYLE.md
+ * §8). One implementation over Kysely serves SQLite and PostgreSQL alike
+ * (kysely-store.ts); one contract suite (test/store/store.contract.test.ts) runs against both.
+ *
+ * Every write the log depends on goes through `commitBatch`, in one transaction: the log
+ * manager answers no submission before that call has returned.
+ */
+import type { CompletedNode, NodeId } from '@backchannel/core';
+import type { Dialect } from './migrations.js';
+
+export interface StoredParty {
+  party: string;
+  root: Uint8Array;
+  bundle: Uint8Array;
+  seq: number;
+  bundleHash: Uint8Array;
+  /** Parties this one may talk with; undefined: any party of the mandate. */
+  allow: string[] | undefined;
+  statements: boolean;
+  updated: number;
+}
+
+export interface EnvelopeKey {
+  from: string;
+  id: Uint8Array;
+}
+
+export interface NewEnvelope extends EnvelopeKey {
+  index: number;
+  digest: Uint8Array;
+  bytes: Uint8Array;
+  to: string;
+  prec: number;
+  created: number;
+  size: number;
+  token: Uint8Array;
+  station: Uint8Array;
+  received: number;
+  salt: Uint8Array;
+  receipt: string;
+}
+
+/** An envelope as a desk receives it. */
+export type StoredEnvelope = NewEnvelope;
+
+/** What dedupe needs to know of an id already taken: held now, or remembered by a tombstone. */
+export interface KnownEnvelope extends EnvelopeKey {
+  index: number;
+  digest: Uint8Array;
+  receipt: string;
+  deleted: boolean;
+}
+
+export interface Equivocation extends EnvelopeKey {
+  digest: Uint8Array;
+  bytes: Uint8Array;
+  token: Uint8Array;
+  station: Uint8Array;
+  received: number;
+}
+
+export interface NewDelivery {
+  index: number;
+  envIndex: number;
+  from: string;
+  to: string;
+  desk: Uint8Array;
+  record: Uint8Array;
+  salt: Uint8Array;
+  receipt: string;
+  created: number;
+}
+
+export type StoredDelivery = NewDelivery;
+
+export interface StoredCheckpoint {
+  size: number;
+  root: Uint8Array;
+  note: string;
+  signedAt: number;
+}
+
+/** One group commit: every record of the batch, the tree nodes it completed, its checkpoint. */
+export interface CommitBatch {
+  envelopes: NewEnvelope[];
+  deliveries: NewDelivery[];
+  equivocations: Equivocation[];
+  leaves: { index: number; leaf: Uint8Array }[];
+  nodes: CompletedNode[];
+  /** Undefined only for a batch that stores evidence and appends nothing. */
+  checkpoint: StoredCheckpoint | undefined;
+}
+
+export interface DeskItem {
+  seq: number;
+  assigned: number;
+  envelope: StoredEnvelope;
+}
+
+/** A copy handed to a desk, as an acknowledgement needs it (no envelope bytes). */
+export interface DeliveredCopy {
+  desk: Uint8Array;
+  seq: number;
+  assigned: number;
+  index: number;
+  from: string;
+  id: Uint8Array;
+  to: string;
+  prec: number;
+  digest: Uint8Array;
+  received: number;
+}
+
+export interface FetchRequest {
+  desk: Uint8Array;
+  party: string;
+  /**
+   * The desk's cursor: items up to it are confirmed and items after it are sent again. Undefined
+   * for push: only envelopes never handed to the desk are assigned.
+   */
+  after: number | undefined;
+  limit: number;
+  now: number;
+}
+
+export interface FetchResult {
+  items: DeskItem[];
+  /** Whether more items wait beyond this page. */
+  more: boolean;
+}
+
+export interface RelayStore {
+  readonly dialect: Dialect;
+  close(): Promise<void>;
+  /** A trivial round trip: throws when the store does not answer. */
+  ping(): Promise<void>;
+
+  // The mandate
+  listParties(): Promise<StoredParty[]>;
+  getParty(party: string): Promise<StoredParty | undefined>;
+  putParty(p: StoredParty): Promise<void>;
+
+  // The log
+  logSize(): Promise<number>;
+  latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
+  getCheckpoint(size: number): Promise<StoredCheckpoint | undefined>;
+  /** The hashes of the given nodes, same order; throws 'store_inconsistent' for a node never stored. */
+  getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]>;
+  /** Leaves [start, end), in order (fewer when the log is shorter). */
+  getLeaves(start: number, end: number): Promise<Uint8Array[]>;
+  /** The group commit: one transaction; returns once it is durable. */
+  commitBatch(batch: CommitBatch): Promise<void>;
+
+  // Envelopes
+  findKnown(keys: readonly EnvelopeKey[]): Promise<KnownEnvelope[]>;
+  getEnvelope(index: number): Promise<StoredEnvelope | undefined>;
+  listEquivocations(key: EnvelopeKey): Promise<Equivocation[]>;
+
+  // Desks
+  fetchForDesk(req: FetchRequest): Promise<FetchResult>;
+  /** The copies of these envelopes handed to `desk`. */
+  findDeliveredCopies(desk: Uint8Array, keys: readonly EnvelopeKey[]): Promise<DeliveredCopy[]>;
+  findDeliveries(copies: readonly { envIndex: number; desk: Uint8Array }[]): Promise<StoredDelivery[]>;
+  /** Delivery records of envelopes `from` sent, by their leaf index after `after`. */
+  listDeliveries(from: string, after: number, limit: number): Promise<{ items: StoredDelivery[]; more: boolean }>;
+
+  // Housekeeping
+  /** Records a signed-request nonce; false when it was already used (a replay). */
+  useNonce(nonce: Uint8Array, expires: number): Promise<boolean>;
+  pruneNonces(now: number): Promise<number>;
+  /** Envelopes received before `before`, oldest first, with the desks that confirmed each. */
+  listRetentionCandidates(before: number, limit: number): Promise<{ envelope: Omit<StoredEnvelope, 'bytes'>; confirmedBy: Uint8Array[] }[]>;
+  /** Deletes envelopes (and their desk items), leaving tombstones. */
+  deleteEnvelopes(indexes: readonly number[], now: number): Promise<void>;
+  pruneTombstones(before: number): Promise<number>;
+}

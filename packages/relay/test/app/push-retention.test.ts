@@ -1,0 +1,120 @@
+/**
+ * Push connections over a real socket (authentication, slow consumers dropped, memory bounded)
+ * and retention (an envelope every enrolled desk has fetched is deleted after its retention
+ * time, its id remembered by a tombstone, so a resend is still a duplicate).
+ */
+import { decodeCbor, parseEnvelope, sha256, type CborMap } from '@backchannel/core';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runHousekeeping } from '../../src/housekeeping.js';
+import { inProcessRelay, type InProcessRelay } from '../helpers/in-process.js';
+import { pushClient } from '../helpers/spawn-relay.js';
+import { decode, makeWorld, seal, signedHeader, signedRequest, submitBody, token, type World } from '../helpers/world.js';
+
+describe('push', () => {
+  let w: World;
+  let r: InProcessRelay;
+  let url: string;
+
+  beforeAll(async () => {
+    w = await makeWorld();
+    r = await inProcessRelay(w, 'sqlite', { limits: { pushBufferBytes: 256 * 1024 } });
+    await r.relay.app.listen({ host: '127.0.0.1', port: 0 });
+    url = `http://127.0.0.1:${(r.relay.app.server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await r.close();
+  });
+
+  it('refuses a connection whose first message is not a valid signed request', async () => {
+    const s = new WebSocket(`${url.replace('http', 'ws')}/v1/push`);
+    await new Promise((res) => s.once('open', res));
+    const frames: CborMap[] = [];
+    s.on('message', (d: Buffer) => frames.push(decodeCbor(new Uint8Array(d)) as CborMap));
+    const closed = new Promise<number>((res) => s.once('close', (code) => { res(code); }));
+    s.send('not a signed request');
+    expect(await closed).toBe(1008);
+    expect(frames).toEqual([{ type: 'error', code: 'request_invalid', message: expect.any(String) as string }]);
+  });
+
+  it('pushes envelopes to the desk, FLASH first among what is pending', async () => {
+    const routine = await seal(w.us, w.ir, { precedence: 'ROUTINE' });
+    const flash = await seal(w.us, w.ir, { precedence: 'FLASH' });
+    for (const e of [routine, flash]) {
+      const res = await r.relay.app.inject({ method: 'POST', url: '/v1/submit', headers: { 'content-type': 'application/cbor' }, payload: submitBody(e, token(w.us, w.relay.origin, e)) });
+      expect(res.statusCode).toBe(200);
+    }
+    const c = await pushClient(url, w.ir);
+    const first = await c.next('envelope');
+    const second = await c.next('envelope');
+    expect(parseEnvelope((first.item as CborMap).envelope as Uint8Array).header.precedence).toBe('FLASH');
+    expect(parseEnvelope((second.item as CborMap).envelope as Uint8Array).header.precedence).toBe('ROUTINE');
+    c.close();
+  });
+
+  it('drops a consumer that stops reading, and keeps serving everyone else', async () => {
+    const s = new WebSocket(`${url.replace('http', 'ws')}/v1/push`);
+    await new Promise((res) => s.once('open', res));
+    s.send(signedHeader({ party: w.ir, method: 'GET', path: '/v1/push', body: new Uint8Array(0) }));
+    await new Promise((res) => setTimeout(res, 100));
+    // Stop reading from the socket: the relay's unsent bytes grow.
+    (s as unknown as { _socket: { pause(): void } })._socket.pause();
+    const closed = new Promise<void>((res) => s.once('close', () => { res(); }));
+    const body = 'x'.repeat(40_000);
+    const envs = await Promise.all(Array.from({ length: 120 }, () => seal(w.us, w.ir, { body })));
+    await Promise.all(
+      envs.map((e) => r.relay.app.inject({ method: 'POST', url: '/v1/submit', headers: { 'content-type': 'application/cbor' }, payload: submitBody(e, token(w.us, w.relay.origin, e)) })),
+    );
+    (s as unknown as { _socket: { resume(): void } })._socket.resume();
+    await closed;
+    expect((await r.relay.app.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/backchannel_relay_push_slow_consumers_total [1-9]/);
+    // The desk reconnects and catches up by pull with its cursor.
+    const req = signedRequest({ party: w.ir, path: '/v1/fetch', body: { after: 0, limit: 500 } });
+    const res = await r.relay.app.inject({ method: 'POST', url: '/v1/fetch', headers: req.headers, payload: req.payload });
+    expect((decode(res.rawPayload).items as CborMap[]).length).toBeGreaterThanOrEqual(120);
+  });
+});
+
+describe('retention', () => {
+  it('deletes envelopes every enrolled desk confirmed, after the retention time, and remembers their ids', async () => {
+    const w = await makeWorld();
+    let now = Date.now();
+    const r = await inProcessRelay(w, 'sqlite', { clock: () => now, limits: { retentionMs: 60_000 } });
+    try {
+      const fetched = await seal(w.us, w.ir);
+      const pending = await seal(w.us, w.ir);
+      const receipts: CborMap[] = [];
+      for (const e of [fetched, pending]) {
+        const res = await r.relay.app.inject({ method: 'POST', url: '/v1/submit', headers: { 'content-type': 'application/cbor' }, payload: submitBody(e, token(w.us, w.relay.origin, e)) });
+        receipts.push(decode(res.rawPayload));
+      }
+      // ir's only desk fetches the first one, then confirms it by moving its cursor.
+      const page = (after: number, limit: number) => {
+        const req = signedRequest({ party: w.ir, path: '/v1/fetch', body: { after, limit }, time: now });
+        return r.relay.app.inject({ method: 'POST', url: '/v1/fetch', headers: req.headers, payload: req.payload });
+      };
+      const p1 = decode((await page(0, 1)).rawPayload);
+      expect(sha256((p1.items as CborMap[])[0]!.envelope as Uint8Array)).toEqual(fetched.digest);
+      // The cursor moves past it (confirming it); the second is handed out but not confirmed.
+      const p2 = decode((await page(p1.next as number, 1)).rawPayload);
+      expect(sha256((p2.items as CborMap[])[0]!.envelope as Uint8Array)).toEqual(pending.digest);
+      // Not yet: the retention time has not run.
+      await runHousekeeping(r.relay.ctx);
+      expect(await r.store.getEnvelope(receipts[0]!.index as number)).toBeDefined();
+      now += 61_000;
+      await runHousekeeping(r.relay.ctx);
+      expect(await r.store.getEnvelope(receipts[0]!.index as number)).toBeUndefined();
+      expect(await r.store.getEnvelope(receipts[1]!.index as number)).toBeDefined();
+      // A resend of the deleted one is still a duplicate with its original receipt.
+      const again = await r.relay.app.inject({
+        method: 'POST',
+        url: '/v1/submit',
+        headers: { 'content-type': 'application/cbor' },
+        payload: submitBody(fetched, token(w.us, w.relay.origin, fetched, { time: now })),
+      });
+      expect(decode(again.rawPayload)).toEqual({ ...receipts[0]!, duplicate: true });
+    } finally {
+      await r.close();
+    }
+  });
+});
