@@ -1,0 +1,141 @@
+/**
+ * `backchannel trust CARD.json --home DIR [--fingerprint FP] [--allow us,ir] [--statements]`
+ *
+ * On a relay home: adds the party of CARD.json (its root-signed bundle, pinned) to the relay's
+ * mandate, in the relay's database (@backchannel/relay addPartyToMandate). The passphrase
+ * unlocks the log key first: only whoever holds the relay's key changes what it serves.
+ *
+ * On a party home, `trust` pins a peer party or adds a relay as a channel: that is the
+ * station's work, not built yet, so it says so (exit 1) and changes nothing.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { BackchannelError, fingerprintsEqual, parsePartyCard, type PartyCard } from '@backchannel/core';
+import { CliError } from '../errors.js';
+import { parseFingerprint, parseIdList } from '../flags.js';
+import { isPartyHome, isRelayHome, openHome, resolveDb, type Home, type RelayHomeJson } from '../home.js';
+import { readRelayCard, unlockLogKey } from '../home-keys.js';
+import { loadRelay } from '../relay.js';
+import { collect, homeDirOf, listOption, optionsOf, stringOption, withCommonOptions, type Context } from '../context.js';
+import type { Io } from '../output.js';
+
+const MAX_CARD_BYTES = 1024 * 1024;
+
+export interface TrustInput {
+  cardPath: string;
+  homeDir: string;
+  fingerprint: string | undefined;
+  /** undefined: keep what the mandate holds (for a new party: any party of the mandate). */
+  allow: string[] | undefined;
+  /** undefined: keep what the mandate holds (for a new party: no consent). */
+  statements: boolean | undefined;
+}
+
+export interface TrustResult {
+  relay: string;
+  party: string;
+  name: string;
+  fingerprint: string;
+  added: boolean;
+  seq: number;
+  /** Present when --allow was given. */
+  allow?: string[];
+  /** Present when --statements or --no-statements was given. */
+  statements?: boolean;
+}
+
+/** Reads CARD.json, or standard input for "-"; bounded, since the file comes from someone else. */
+export async function readCardFile(io: Io, path: string): Promise<string> {
+  let bytes: Buffer;
+  if (path === '-') {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of io.stdin) {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += b.length;
+      if (size > MAX_CARD_BYTES) throw new BackchannelError('too_large', 'the card on standard input is larger than 1 MiB, so it is not a card');
+      chunks.push(b);
+    }
+    bytes = Buffer.concat(chunks);
+  } else {
+    try {
+      bytes = await readFile(path);
+    } catch (e) {
+      const errno = (e as { code?: unknown }).code;
+      if (errno === 'ENOENT') throw new CliError('file_not_found', `the card file ${path} does not exist`, { cause: e });
+      if (errno === 'EISDIR') throw new CliError('file_not_found', `the card file ${path} is a folder`, { cause: e });
+      throw e;
+    }
+    if (bytes.length > MAX_CARD_BYTES) throw new BackchannelError('too_large', `${path} is larger than 1 MiB, so it is not a card`);
+  }
+  return bytes.toString('utf8');
+}
+
+/** The card's declared kind, read before the full check so the error can say what it is. */
+function kindOf(text: string): unknown {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' ? (v as Record<string, unknown>).kind : undefined;
+  } catch {
+    return undefined; // parsePartyCard reports the JSON error
+  }
+}
+
+export async function trustOnRelay(ctx: Context, home: Home<RelayHomeJson>, input: TrustInput): Promise<TrustResult> {
+  const text = await readCardFile(ctx.io, input.cardPath);
+  const kind = kindOf(text);
+  if (kind === 'relay') throw new CliError('card_wrong_kind', `${input.cardPath === '-' ? 'the card on standard input' : input.cardPath} is a relay card; a relay's mandate lists parties, so give it a party card`);
+  const card: PartyCard = parsePartyCard(text);
+  if (input.fingerprint !== undefined && !fingerprintsEqual(input.fingerprint, card.fingerprint)) {
+    throw new BackchannelError('fingerprint_mismatch', `the card of party ${card.id} does not have the fingerprint given with --fingerprint, and nothing was changed`);
+  }
+  const relayCard = await readRelayCard(home);
+  const relay = await loadRelay();
+  await unlockLogKey(ctx, home, relayCard); // authorises the change; the key itself is not needed
+  const options: { allow?: string[]; statements?: boolean } = {};
+  if (input.allow !== undefined) options.allow = input.allow;
+  if (input.statements !== undefined) options.statements = input.statements;
+  ctx.out.progress(`Adding party ${card.id} to the mandate…`);
+  const r = await relay.addPartyToMandate(resolveDb(home.json.db, home.dir), card, options);
+  return { relay: home.json.id, party: card.id, name: card.name, fingerprint: card.fingerprint, added: r.added, seq: r.seq, ...options };
+}
+
+export function registerTrust(program: Command, ctx: Context): void {
+  withCommonOptions(
+    program
+      .command('trust')
+      .description('relay: add a party to the mandate (station: pin a party or add a relay, not yet supported)')
+      .argument('<card>', 'the card file (JSON) to trust, or - for standard input')
+      .option('--fingerprint <fp>', 'refuse the card unless it has this fingerprint (60 digits, spaces allowed)')
+      .option('--allow <ids>', 'relay: the parties this party may exchange notes with, comma-separated (default: unchanged; for a new party, any party of the mandate)', collect)
+      .option('--statements', 'relay: the party consents to statements that open precedence and digest')
+      .option('--no-statements', 'relay: withdraw that consent (default: unchanged; for a new party, no consent)'),
+  ).action(async (...args: unknown[]) => {
+    const o = optionsOf(args);
+    const fp = stringOption(o, 'fingerprint');
+    const allow = listOption(o, 'allow');
+    const cardPath = args[0] as string;
+    if (cardPath.length === 0) throw new CliError('usage', 'the card file name is empty');
+    const input: TrustInput = {
+      cardPath,
+      homeDir: homeDirOf(ctx, o),
+      fingerprint: fp === undefined ? undefined : parseFingerprint(fp),
+      allow: allow.length === 0 ? undefined : parseIdList(allow, '--allow'),
+      statements: typeof o.statements === 'boolean' ? o.statements : undefined,
+    };
+    const home = await openHome(input.homeDir);
+    if (isPartyHome(home)) {
+      throw new CliError('not_supported', `trust is not yet supported on a party home (${home.json.id}): pinning parties and adding relays belongs to the station, which is not built yet, and nothing was changed`);
+    }
+    if (!isRelayHome(home)) throw new Error('unreachable: home.json was checked');
+    const r = await trustOnRelay(ctx, home, input);
+    const lines = [
+      r.added ? `Added party ${r.party} (${r.name}) to relay ${r.relay}'s mandate, at bundle ${r.seq}.` : `Updated party ${r.party} (${r.name}) in relay ${r.relay}'s mandate; it is at bundle ${r.seq}.`,
+      `Fingerprint: ${ctx.out.style('bold', r.fingerprint)} (check it with ${r.party} out of band)`,
+    ];
+    if (r.allow !== undefined) lines.push(`It may exchange notes with: ${r.allow.join(', ')}.`);
+    if (r.statements !== undefined) lines.push(r.statements ? 'It consents to statements that open precedence and digest.' : 'It does not consent to statements that open precedence and digest.');
+    const human = lines.join('\n');
+    await ctx.out.result(human, r);
+  });
+}
