@@ -1,0 +1,134 @@
+/**
+ * Acknowledging copies to the relay that delivered them (DESIGN.md, "Delivery and
+ * acknowledgement" 1): the desk signs a copy acknowledgement per copy; the relay answers each
+ * with a signed, logged delivery record, which the station verifies and keeps. For an invalid
+ * copy that record is the evidence — the relay signed that it handed over those bytes — so the
+ * `invalid_copy` alert is raised here, once the record is in (or without it, if the relay
+ * would not sign).
+ */
+import { equalBytes, fromHex, openDeliveryRecord, sha256, signCopyAck, toHex, verifyReceipt, type DeliveryRecord } from '@backchannel/core';
+import type { Channel, Desk } from './desk.js';
+import { describeFailure, isStationError } from './errors.js';
+import { invalidCopyEvidence, receiptEvidence } from './evidence.js';
+import type { PendingAck } from './receive-copy.js';
+import type { AckRecord } from './relay-wire.js';
+
+const BATCH = 500;
+
+export async function acknowledgeCopies(desk: Desk, ch: Channel, pending: readonly PendingAck[]): Promise<{ acknowledged: number; error: unknown }> {
+  let acknowledged = 0;
+  let error: unknown;
+  for (let i = 0; i < pending.length; i += BATCH) {
+    const batch = pending.slice(i, i + BATCH);
+    const r = await acknowledgeBatch(desk, ch, batch);
+    acknowledged += r.acknowledged;
+    error ??= r.error;
+  }
+  return { acknowledged, error };
+}
+
+async function acknowledgeBatch(desk: Desk, ch: Channel, batch: readonly PendingAck[]): Promise<{ acknowledged: number; error: unknown }> {
+  const relay = ch.entry.id;
+  const now = desk.clock.now();
+  const signed: Uint8Array[] = [];
+  for (const p of batch) {
+    const ack = signCopyAck(desk.keys.station.key, { origin: ch.card.origin, party: desk.party, from: p.from, id: fromHex(p.id), digest: p.digest, time: now });
+    signed.push(ack);
+    const copy = await desk.store.getCopy(p.from, p.id, relay, p.digest);
+    if (copy !== undefined) await desk.store.saveCopy({ ...copy, copyAck: ack });
+  }
+  const records = new Map<string, { record: DeliveryRecord; receipt: string | undefined }>();
+  let error: unknown;
+  try {
+    let answer: AckRecord[];
+    try {
+      answer = await ch.api.ack(signed);
+    } catch (e) {
+      // The relay refuses a whole batch for one acknowledgement it will not answer (a copy it
+      // says it never handed over, another digest): acknowledge one at a time, so every other
+      // copy still gets its record, and a refused one does not hold the cursor back forever.
+      if (!isStationError(e, 'relay_refused')) throw e;
+      if (batch.length > 1) {
+        let acknowledged = 0;
+        for (const p of batch) acknowledged += (await acknowledgeBatch(desk, ch, [p])).acknowledged;
+        return { acknowledged, error: undefined };
+      }
+      answer = [];
+    }
+    await desk.noteContact(relay);
+    for (const a of answer) {
+      // The relay's signature on the record is what binds it to the bytes it handed over; the
+      // receipt proves it also logged the record. Keep a signed record even when its receipt
+      // fails (a compromised relay cannot log what it forged): that failure is its own alert.
+      let d: DeliveryRecord;
+      try {
+        d = openDeliveryRecord(a.record, ch.card.vkey.publicKey);
+        if (d.origin !== ch.card.origin) throw new Error(`delivery record is for log ${d.origin}, not ${ch.card.origin}`);
+      } catch (e) {
+        await raiseBadRecord(desk, relay, a, describeFailure(e), 'a delivery record that does not verify');
+        continue;
+      }
+      let receipt: string | undefined = a.receipt;
+      try {
+        const v = verifyReceipt(a.receipt, ch.card.vkey, { type: 'delivery', digest: d.digest, ref: d.hash });
+        await desk.store.saveCheckpoint({ relay, size: v.checkpoint.size, rootHash: v.checkpoint.rootHash, note: v.checkpointNote, seenAt: now, consistent: false });
+      } catch (e) {
+        receipt = undefined;
+        await raiseBadRecord(desk, relay, a, describeFailure(e), 'a signed delivery record whose log receipt does not verify');
+      }
+      records.set(key(d.from, toHex(d.id), d.digest), { record: d, receipt });
+    }
+  } catch (e) {
+    error = e;
+    await desk.noteContact(relay, e);
+  }
+  let acknowledged = 0;
+  for (const p of batch) {
+    const r = records.get(key(p.from, p.id, p.digest));
+    const copy = await desk.store.getCopy(p.from, p.id, relay, p.digest);
+    if (r !== undefined && copy !== undefined && equalBytes(r.record.desk, desk.keys.station.key.publicKey)) {
+      await desk.store.saveCopy({ ...copy, deliveryRecord: r.record.bytes, deliveryReceipt: r.receipt, ackedAt: now });
+      acknowledged++;
+    }
+    if (p.invalid !== undefined && copy !== undefined) {
+      await desk.raise({
+        kind: 'invalid_copy',
+        relay,
+        party: p.from,
+        note: { from: p.from, id: p.id },
+        message: `relay ${relay} delivered a copy of ${p.from}'s note ${p.id} that fails our checks (${p.invalid.error.code})`,
+        evidence: invalidCopyEvidence(
+          {
+            relay,
+            envelope: copy.envelope ?? new Uint8Array(0),
+            token: copy.token,
+            receipt: copy.receipt,
+            deliveryRecord: r?.record.bytes,
+            deliveryReceipt: r?.receipt,
+            receivedAt: copy.receivedAt,
+          },
+          p.invalid.error,
+          p.invalid.validDigest,
+        ),
+        dedupeKey: `invalid_copy/${relay}/${p.from}/${p.id}/${toHex(p.digest)}`,
+      });
+    }
+  }
+  return { acknowledged, error };
+}
+
+async function raiseBadRecord(desk: Desk, relay: string, a: AckRecord, f: { code: string; message: string }, what: string): Promise<void> {
+  await desk.raise({
+    kind: 'receipt_invalid',
+    relay,
+    party: undefined,
+    note: undefined,
+    message: `relay ${relay} answered an acknowledgement with ${what} (${f.code})`,
+    evidence: receiptEvidence({ relay, receipt: a.receipt, record: a.record, digest: new Uint8Array(32), error: f }),
+    dedupeKey: `receipt_invalid/delivery/${relay}/${toHex(sha256(a.record))}`,
+  });
+}
+
+function key(from: string, id: string, digest: Uint8Array): string {
+  return `${from}/${id}/${toHex(digest)}`;
+}

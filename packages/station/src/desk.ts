@@ -1,0 +1,100 @@
+/**
+ * What every part of the station works with: the store, the keys, the clock, randomness, the
+ * policy, and a client per pinned relay. Internal; the public face is station.ts.
+ */
+import { parseRelayCard, type Ed25519Key, type Random, type RelayCard } from '@backchannel/core';
+import type { Clock } from './clock.js';
+import { StationError, describeFailure } from './errors.js';
+import type { DeskKeys } from './keys.js';
+import { Mutex } from './mutex.js';
+import type { Policy } from './policy.js';
+import { HttpRelayClient, type RelayApi } from './relay-client.js';
+import type { StationStore } from './store/store.js';
+import type { NewAlert, RelayEntry } from './store/types.js';
+
+/** Makes the client the station uses to talk to one relay. The default speaks HTTP. */
+export type ConnectRelay = (relay: RelayEntry, desk: { party: string; station: Ed25519Key; clock: Clock; random: Random; timeoutMs: number }) => RelayApi;
+
+export const connectHttp: ConnectRelay = (relay, desk) =>
+  new HttpRelayClient({ id: relay.id, url: relay.url, party: desk.party, station: desk.station, clock: desk.clock, random: desk.random, timeoutMs: desk.timeoutMs });
+
+export interface Channel {
+  entry: RelayEntry;
+  card: RelayCard;
+  api: RelayApi;
+}
+
+export class Desk {
+  readonly store: StationStore;
+  readonly keys: DeskKeys;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly policy: Policy;
+  /** Merging is one copy at a time (merge.ts). */
+  readonly mergeLock = new Mutex();
+  /** Deadline checks run one at a time, whoever calls them (timers, sync, the caller). */
+  readonly deadlineLock = new Mutex();
+  /** One sync at a time: two would acknowledge the same notes twice. */
+  readonly syncLock = new Mutex();
+  readonly #connect: ConnectRelay;
+  readonly #channels = new Map<string, Channel>();
+
+  constructor(p: { store: StationStore; keys: DeskKeys; clock: Clock; random: Random; policy: Policy; connect: ConnectRelay }) {
+    this.store = p.store;
+    this.keys = p.keys;
+    this.clock = p.clock;
+    this.random = p.random;
+    this.policy = p.policy;
+    this.#connect = p.connect;
+  }
+
+  get party(): string {
+    return this.keys.party;
+  }
+
+  /** The pinned relay with its parsed card and a client. `unknown_relay` if it was never added. */
+  async channel(id: string): Promise<Channel> {
+    const cached = this.#channels.get(id);
+    if (cached !== undefined) return cached;
+    const entry = await this.store.getRelay(id);
+    if (entry === undefined) throw new StationError('unknown_relay', `no relay ${id} has been added to this station`);
+    return this.#open(entry);
+  }
+
+  async channels(): Promise<Channel[]> {
+    const entries = await this.store.listRelays();
+    return entries.map((e) => this.#channels.get(e.id) ?? this.#open(e));
+  }
+
+  /** Forgets a cached client (after the relay's card changed). */
+  forget(id: string): void {
+    this.#channels.delete(id);
+  }
+
+  #open(entry: RelayEntry): Channel {
+    const card = parseRelayCard(entry.card);
+    const api = this.#connect(entry, { party: this.party, station: this.keys.station.key, clock: this.clock, random: this.random, timeoutMs: this.policy.requestTimeoutMs });
+    const c = { entry, card, api };
+    this.#channels.set(entry.id, c);
+    return c;
+  }
+
+  /** Records the outcome of talking to a relay, for `channels()`. Never throws. */
+  async noteContact(relay: string, error?: unknown): Promise<void> {
+    const now = this.clock.now();
+    try {
+      if (error === undefined) await this.store.updateRelayHealth(relay, { lastContact: now, lastError: undefined });
+      else {
+        const f = describeFailure(error);
+        await this.store.updateRelayHealth(relay, { lastError: { code: f.code, message: f.message, at: now } });
+      }
+    } catch {
+      // Health is advisory; a failure to record it must not mask the outcome being recorded.
+    }
+  }
+
+  async raise(a: Omit<NewAlert, 'at'> & { at?: number }): Promise<number | undefined> {
+    const r = await this.store.raiseAlert({ ...a, at: a.at ?? this.clock.now() });
+    return r.created ? r.alert.id : undefined;
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * Receiving one copy from one relay: every check a desk makes (protocol §4.7, plus the
+ * submission token binding the copy to this relay and the receipt proving the relay logged it),
+ * then the merge (merge.ts), then what the content means (a note joins its thread, an
+ * acknowledgement marks our sent notes, a heartbeat proves the channel, a bundle moves the
+ * sender's keys forward).
+ *
+ * Everything in a fetch item is attacker-controlled: the relay may be malicious. A copy that
+ * fails is kept with its bytes as evidence and still acknowledged, so the relay signs a delivery
+ * record binding itself to what it handed over (DESIGN.md, "Evidence of misbehaviour").
+ * Failures that are ours, not the relay's — a sender we have not pinned, a key we no longer
+ * hold — leave the copy unverifiable, unacknowledged and without an alert.
+ */
+import {
+  BackchannelError,
+  checkSubmissionToken,
+  equalBytes,
+  isBackchannelError,
+  openBundle,
+  openEnvelope,
+  openSubmissionToken,
+  parseEnvelope,
+  sha256,
+  toHex,
+  verifyReceipt,
+  type Content,
+  type InspectedEnvelope,
+  type OpenedEnvelope,
+} from '@backchannel/core';
+import type { Channel, Desk } from './desk.js';
+import { describeFailure, StationError } from './errors.js';
+import { equivocationEvidence, invalidCopyEvidence, replayEvidence } from './evidence.js';
+import { privateKeyFor } from './keys.js';
+import { decideMerge, type MergeOutcome } from './merge.js';
+import type { FetchItem } from './relay-wire.js';
+import type { StationStore } from './store/store.js';
+import type { CopyRecord, IncomingNote, PinnedParty } from './store/types.js';
+import { offerBundle } from './trust.js';
+
+export interface ReceivedEntry {
+  relay: string;
+  from: string | undefined;
+  id: string | undefined;
+  kind: Content['kind'] | undefined;
+  outcome: MergeOutcome['kind'] | 'replay' | 'unverifiable' | 'unparseable';
+  valid: boolean;
+  code: string | undefined;
+}
+
+/** A copy to acknowledge to the relay, and what to raise once its delivery record is in. */
+export interface PendingAck {
+  from: string;
+  id: string;
+  digest: Uint8Array;
+  invalid: { error: { code: string; message: string }; validDigest: Uint8Array | undefined } | undefined;
+}
+
+// Failures that say nothing against the relay that delivered the copy.
+const OURS = new Set(['unknown_party', 'key_unknown', 'bundle_stale', 'root_mismatch', 'relay_unreachable', 'relay_timeout', 'relay_refused', 'relay_response_invalid']);
+
+/**
+ * @param confirmed the fetch cursor this item came after: the relay may hand an unconfirmed item
+ *   out again under the same sequence number (its last answer may have been lost), which is not
+ *   a replay; anything at or below the cursor, or under a new number, is.
+ */
+export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, confirmed: number): Promise<{ entry: ReceivedEntry; ack: PendingAck | undefined }> {
+  const relay = ch.entry.id;
+  const now = desk.clock.now();
+  const digest = sha256(item.envelope);
+  const base = { relay, kind: undefined };
+  let env: InspectedEnvelope;
+  try {
+    env = parseEnvelope(item.envelope);
+  } catch (e) {
+    const f = describeFailure(e);
+    await desk.raise({
+      kind: 'invalid_copy',
+      relay,
+      party: undefined,
+      note: undefined,
+      message: `relay ${relay} delivered bytes that are not an envelope (${f.code})`,
+      evidence: invalidCopyEvidence({ relay, envelope: item.envelope, token: item.token, receipt: item.receipt, receivedAt: now }, f, undefined),
+      dedupeKey: `invalid_copy/${relay}/${toHex(digest)}`,
+    });
+    return { entry: { ...base, from: undefined, id: undefined, outcome: 'unparseable', valid: false, code: f.code }, ack: undefined };
+  }
+  const from = env.header.from;
+  const id = toHex(env.header.id);
+
+  const previous = await desk.store.getCopy(from, id, relay, digest);
+  if (previous !== undefined) return redelivered(desk, previous, item, now, confirmed);
+
+  let valid = true;
+  let error: { code: string; message: string } | undefined;
+  let opened: OpenedEnvelope | undefined;
+  let logIndex: number | undefined;
+  try {
+    if (env.header.to !== desk.party && env.header.from !== desk.party) throw new BackchannelError('not_for_us', `relay ${relay} delivered a note between ${from} and ${env.header.to}`);
+    const sender = await desk.store.getParty(from);
+    if (sender === undefined) throw new StationError('unknown_party', `party ${from} is not pinned at this station`);
+    const token = openSubmissionToken(item.token);
+    checkSubmissionToken(token, { origin: ch.card.origin, digest, party: from, station: env.header.station });
+    const v = verifyReceipt(item.receipt, ch.card.vkey, { type: 'submit', digest, ref: token.hash });
+    logIndex = v.index;
+    await desk.store.saveCheckpoint({ relay, size: v.checkpoint.size, rootHash: v.checkpoint.rootHash, note: v.checkpointNote, seenAt: now, consistent: false });
+    // Judged at its verified log inclusion (DESIGN.md: revocations), not at our clock.
+    opened = await openWithNewestBundle(desk, ch, item.envelope, sender, v.opening.time);
+  } catch (e) {
+    valid = false;
+    error = describeFailure(e);
+  }
+
+  if (!valid && error !== undefined && OURS.has(error.code)) {
+    return { entry: { ...base, from, id, outcome: 'unverifiable', valid: false, code: error.code }, ack: undefined };
+  }
+
+  const copy: CopyRecord = {
+    from,
+    id,
+    relay,
+    digest,
+    receivedAt: now,
+    seq: item.seq,
+    token: item.token,
+    receipt: item.receipt,
+    logIndex,
+    valid,
+    errorCode: error?.code,
+    envelope: undefined,
+    copyAck: undefined,
+    deliveryRecord: undefined,
+    deliveryReceipt: undefined,
+    ackedAt: undefined,
+    redeliveries: 0,
+  };
+
+  const outcome = await desk.store.transaction(async (tx) => {
+    const note = await tx.getIncoming(from, id);
+    const own = from === desk.party && note === undefined ? await tx.getOutgoing(id) : undefined;
+    const delivered = note?.digest ?? own?.digest;
+    const o = decideMerge({ valid, digest, delivered, previous: undefined });
+    // Bytes other than the delivered ones are kept: they are the evidence.
+    await tx.saveCopy(o.kind === 'deliver' || o.kind === 'duplicate' ? copy : { ...copy, envelope: item.envelope });
+    if (o.kind === 'deliver' && opened !== undefined) await tx.insertIncoming(incomingOf(desk, opened, relay, now));
+    if (o.kind === 'equivocation' && note !== undefined) await tx.updateIncoming(from, id, { equivocated: true });
+    if ((o.kind === 'deliver' || o.kind === 'duplicate') && opened !== undefined) await applyContent(desk, tx, opened, relay, now, o.kind === 'deliver');
+    return { o, note };
+  });
+
+  if (outcome.o.kind === 'equivocation' && outcome.note !== undefined) {
+    const first = (await desk.store.listCopies(from, id)).find((c) => c.valid && c.relay === outcome.note?.firstRelay);
+    await desk.raise({
+      kind: 'equivocation',
+      relay,
+      party: from,
+      note: { from, id },
+      message: `party ${from} signed two different envelopes with id ${id} ("mixed messages")`,
+      evidence: equivocationEvidence(
+        { relay: outcome.note.firstRelay, envelope: outcome.note.envelope, token: first?.token, receipt: first?.receipt, receivedAt: outcome.note.receivedAt },
+        { relay, envelope: item.envelope, token: item.token, receipt: item.receipt, receivedAt: now },
+      ),
+      dedupeKey: `equivocation/${from}/${id}/${toHex(digest)}`,
+    });
+  }
+  if (opened?.content.kind === 'bundle' && (outcome.o.kind === 'deliver' || outcome.o.kind === 'duplicate')) {
+    // Outside the transaction: offering a bundle may raise a key_change alert.
+    await offerBundle(desk, openBundle(opened.content.bundle), relay).catch(() => undefined);
+  }
+  const invalid = outcome.o.kind === 'invalid' && error !== undefined ? { error, validDigest: outcome.note?.digest } : undefined;
+  return {
+    entry: { ...base, from, id, kind: opened?.content.kind, outcome: outcome.o.kind, valid, code: error?.code },
+    ack: { from, id, digest, invalid },
+  };
+}
+
+/** The same bytes again from the same relay: absorbed; after our acknowledged ack, a replay. */
+async function redelivered(desk: Desk, previous: CopyRecord, item: FetchItem, now: number, confirmed: number): Promise<{ entry: ReceivedEntry; ack: PendingAck | undefined }> {
+  const resent = item.seq === previous.seq && item.seq > confirmed;
+  const replay = previous.deliveryRecord !== undefined && !resent;
+  await desk.store.saveCopy({ ...previous, redeliveries: previous.redeliveries + 1 });
+  if (replay && previous.copyAck !== undefined) {
+    await desk.raise({
+      kind: 'replay',
+      relay: previous.relay,
+      party: previous.from,
+      note: { from: previous.from, id: previous.id },
+      message: `relay ${previous.relay} delivered note ${previous.id} again after acknowledging our signed receipt of it`,
+      evidence: replayEvidence({
+        copyAck: previous.copyAck,
+        deliveryRecord: previous.deliveryRecord,
+        redelivered: { relay: previous.relay, envelope: item.envelope, token: item.token, receipt: item.receipt, receivedAt: now },
+        seq: item.seq,
+      }),
+      dedupeKey: `replay/${previous.relay}/${previous.from}/${previous.id}/${item.seq}`,
+    });
+  }
+  return {
+    entry: { relay: previous.relay, from: previous.from, id: previous.id, kind: undefined, outcome: replay ? 'replay' : 'redelivery', valid: previous.valid, code: previous.errorCode },
+    // The relay never answered our acknowledgement: acknowledge again.
+    ack: previous.deliveryRecord === undefined ? { from: previous.from, id: previous.id, digest: previous.digest, invalid: undefined } : undefined,
+  };
+}
+
+/**
+ * Opens an envelope with the sender's newest bundle; when the envelope names a newer one, asks
+ * the relay for it (GET /v1/bundles/:party) and accepts it only under the pinned root.
+ */
+async function openWithNewestBundle(desk: Desk, ch: Channel, bytes: Uint8Array, sender: PinnedParty, judgedAt: number): Promise<OpenedEnvelope> {
+  const open = (p: PinnedParty): Promise<OpenedEnvelope> =>
+    openEnvelope(bytes, { self: desk.party, privateKeyFor: (kid, suite) => privateKeyFor(desk.keys, kid, suite), senderBundle: p.bundle, judgedAt });
+  try {
+    return await open(sender);
+  } catch (e) {
+    if (!isBackchannelError(e, 'bundle_stale')) throw e;
+  }
+  const signed = openBundle(await ch.api.getBundle(sender.id));
+  await offerBundle(desk, signed, ch.entry.id);
+  const updated = await desk.store.getParty(sender.id);
+  if (updated === undefined) throw new StationError('unknown_party', `party ${sender.id} is not pinned at this station`);
+  return open(updated);
+}
+
+function incomingOf(desk: Desk, o: OpenedEnvelope, relay: string, now: number): IncomingNote {
+  const h = o.header;
+  const c = o.content;
+  const kind = c.kind;
+  return {
+    from: h.from,
+    id: toHex(h.id),
+    to: h.to,
+    precedence: h.precedence,
+    kind,
+    created: h.created,
+    digest: o.digest,
+    envelope: o.bytes,
+    content: o.contentBytes,
+    attribution: { party: o.signer.party, signer: o.signer.id, name: o.signer.name, title: o.signer.title, level: o.signer.level, certificate: o.signer.bytes },
+    thread: c.kind === 'note' ? toHex(c.thread) : undefined,
+    replyTo: c.kind === 'note' && c.inReplyTo !== undefined ? { from: c.inReplyTo.from, id: toHex(c.inReplyTo.id) } : undefined,
+    receivedAt: now,
+    firstRelay: relay,
+    equivocated: false,
+    readAt: undefined,
+    // Only the recipient party acknowledges, and only notes and heartbeats; nothing acknowledges an acknowledgement.
+    ackSentAt: h.from !== desk.party && (kind === 'note' || kind === 'heartbeat') ? undefined : now,
+  };
+}
+
+/** What a valid copy means beyond itself. `first` is true for the delivered copy. */
+async function applyContent(desk: Desk, tx: StationStore, o: OpenedEnvelope, relay: string, now: number, first: boolean): Promise<void> {
+  const c = o.content;
+  const from = o.header.from;
+  switch (c.kind) {
+    case 'note': {
+      if (!first) return;
+      const threadId = toHex(c.thread);
+      const t = await tx.getThread(threadId);
+      const other = from === desk.party ? o.header.to : from;
+      await tx.saveThread(
+        t === undefined ? { id: threadId, party: other, subject: c.subject, startedAt: o.header.created, lastAt: now } : { ...t, lastAt: Math.max(t.lastAt, now) },
+      );
+      return;
+    }
+    case 'ack': {
+      if (from === desk.party) return; // a colleague's acknowledgement to the other party
+      for (const a of c.acks) {
+        if (a.from !== desk.party) continue;
+        const sent = await tx.getOutgoing(toHex(a.id));
+        if (sent === undefined || !equalBytes(sent.digest, a.digest)) continue;
+        if (sent.ackedAt === undefined) await tx.updateOutgoing(sent.id, { ackedAt: now });
+        const via = await tx.getChannel(sent.id, relay);
+        if (via !== undefined && via.ackedAt === undefined) await tx.saveChannel({ ...via, ackedAt: now });
+        for (const arr of a.arrivals) {
+          const ch = await tx.getChannel(sent.id, arr.relay);
+          if (ch !== undefined && ch.recipientArrivalAt === undefined) await tx.saveChannel({ ...ch, recipientArrivalAt: arr.at });
+        }
+      }
+      return;
+    }
+    case 'read': {
+      if (from === desk.party) return;
+      for (const r of c.reads) {
+        if (r.from !== desk.party) continue;
+        const sent = await tx.getOutgoing(toHex(r.id));
+        if (sent === undefined) continue;
+        if (sent.readAt === undefined) await tx.updateOutgoing(sent.id, { readAt: r.at });
+        const via = await tx.getChannel(sent.id, relay);
+        if (via !== undefined && via.readAt === undefined) await tx.saveChannel({ ...via, readAt: r.at });
+      }
+      return;
+    }
+    case 'heartbeat':
+      await tx.updateRelayHealth(relay, { lastHeartbeat: now });
+      return;
+    case 'bundle':
+      return; // offered after the transaction (receiveCopy)
+  }
+}

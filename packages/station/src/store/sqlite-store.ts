@@ -1,0 +1,652 @@
+/**
+ * The station store on SQLite: Kysely over better-sqlite3, WAL with synchronous=FULL, so a
+ * note whose sealed bytes the station stored before submitting survives a crash (DESIGN.md,
+ * "The envelope": persisted before the first submission, never re-sealed).
+ *
+ * Opening refuses a store written under another storage key (a check value sealed at creation),
+ * rather than failing later on the first note.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, NO_MIGRATIONS, SqliteDialect, sql, type Transaction } from 'kysely';
+import { openBundle, PRECEDENCES, utf8, fromUtf8, type ContentKind, type Precedence, type Random, type RelayCardJson } from '@backchannel/core';
+import { StationError } from '../errors.js';
+import { AtRestCipher } from './at-rest.js';
+import { migrationProvider } from './migrations.js';
+import type { ChannelRow, CopyRow, Database, IncomingRow, OutgoingRow, PartyRow, RelayRow, AlertRow, CheckpointRow } from './schema.js';
+import type { NoteFilter, StationStore } from './store.js';
+import {
+  ALERT_KINDS,
+  type Alert,
+  type AlertKind,
+  type ChannelRole,
+  type CopyRecord,
+  type CursorStream,
+  type Evidence,
+  type IncomingNote,
+  type NewAlert,
+  type OutgoingChannel,
+  type OutgoingNote,
+  type PinnedParty,
+  type RelayEntry,
+  type RelayHealth,
+  type SeenCheckpoint,
+  type ThreadEntry,
+} from './types.js';
+
+export interface OpenStoreOptions {
+  /** A file path, or ':memory:' (tests only: nothing is durable). */
+  path: string;
+  /** The per-station storage key, decrypted by the caller (32 bytes). */
+  storageKey: Uint8Array;
+  random: Random;
+}
+
+const CHECK_SETTING = 'store_check';
+const CHECK_VALUE = 'backchannel/v1/store-check';
+
+function bytes(b: Uint8Array): Uint8Array {
+  // better-sqlite3 returns Buffers; hand out plain Uint8Arrays so callers never see Buffer semantics.
+  return Uint8Array.from(b);
+}
+function opt<T>(v: T | null): T | undefined {
+  return v ?? undefined;
+}
+function nul<T>(v: T | undefined): T | null {
+  return v ?? null;
+}
+function precedence(s: string): Precedence {
+  if (!(PRECEDENCES as readonly string[]).includes(s)) throw new StationError('store_invalid', `stored precedence ${s} is unknown`);
+  return s as Precedence;
+}
+
+/** Opens (creating if needed) the station's SQLite store, migrated to the latest schema. */
+export async function openSqliteStore(o: OpenStoreOptions): Promise<SqliteStationStore> {
+  const cipher = new AtRestCipher(o.storageKey, o.random);
+  let sqlite: BetterSqlite3.Database;
+  try {
+    sqlite = new BetterSqlite3(o.path);
+  } catch (cause) {
+    throw new StationError('store_invalid', `cannot open the station store at ${o.path}`, { cause });
+  }
+  try {
+    configureDurability(sqlite, o.path === ':memory:');
+  } catch (e) {
+    sqlite.close();
+    throw e;
+  }
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  try {
+    await migrate(db, 'latest');
+    const store = new SqliteStationStore(db, cipher);
+    await store.checkStorageKey();
+    return store;
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+}
+
+function configureDurability(sqlite: BetterSqlite3.Database, memory: boolean): void {
+  // Another process (the daemon, a second CLI command) may hold a write lock for a moment.
+  sqlite.pragma('busy_timeout = 5000');
+  const mode = sqlite.pragma('journal_mode = WAL', { simple: true });
+  if (!memory && mode !== 'wal') throw new StationError('store_invalid', `the station store refused WAL mode (journal_mode=${String(mode)})`);
+  sqlite.pragma('synchronous = FULL');
+  const sync = sqlite.pragma('synchronous', { simple: true });
+  if (sync !== 2) throw new StationError('store_invalid', `the station store refused synchronous=FULL (${String(sync)})`);
+  sqlite.pragma('foreign_keys = ON');
+}
+
+/** Runs the migrations up to the latest schema, or all the way down (tests of the down path). */
+export async function migrate(db: Kysely<Database>, to: 'latest' | 'empty'): Promise<void> {
+  const migrator = new Migrator({ db, provider: migrationProvider });
+  const r = to === 'latest' ? await migrator.migrateToLatest() : await migrator.migrateTo(NO_MIGRATIONS);
+  if (r.error !== undefined) throw new StationError('store_invalid', `station store migration failed: ${r.error instanceof Error ? r.error.message : 'unknown error'}`, { cause: r.error });
+}
+
+export class SqliteStationStore implements StationStore {
+  readonly #db: Kysely<Database>;
+  readonly #cipher: AtRestCipher;
+
+  constructor(db: Kysely<Database>, cipher: AtRestCipher) {
+    this.#db = db;
+    this.#cipher = cipher;
+  }
+
+  /** The Kysely handle, for migrations in tests. */
+  get kysely(): Kysely<Database> {
+    return this.#db;
+  }
+
+  async checkStorageKey(): Promise<void> {
+    const v = await this.getSetting(CHECK_SETTING);
+    if (v === undefined) {
+      await this.setSetting(CHECK_SETTING, Buffer.from(this.#cipher.seal(CHECK_SETTING, utf8(CHECK_VALUE))).toString('base64'));
+      return;
+    }
+    const opened = this.#cipher.open(CHECK_SETTING, new Uint8Array(Buffer.from(v, 'base64')));
+    if (fromUtf8(opened) !== CHECK_VALUE) throw new StationError('storage_key_wrong', 'the station store was written under another storage key');
+  }
+
+  async transaction<T>(fn: (tx: StationStore) => Promise<T>): Promise<T> {
+    if (this.#db.isTransaction) return fn(this);
+    return this.#db.transaction().execute((trx: Transaction<Database>) => fn(new SqliteStationStore(trx, this.#cipher)));
+  }
+
+  async close(): Promise<void> {
+    if (!this.#db.isTransaction) await this.#db.destroy();
+  }
+
+  // Settings
+
+  async getSetting(key: string): Promise<string | undefined> {
+    const r = await this.#db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    return r?.value;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.#db
+      .insertInto('settings')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  }
+
+  // Parties
+
+  #party(r: PartyRow): PinnedParty {
+    let bundle;
+    try {
+      bundle = openBundle(bytes(r.bundle));
+    } catch (cause) {
+      throw new StationError('store_invalid', `the stored bundle of party ${r.id} does not open`, { cause });
+    }
+    return { id: r.id, name: r.name, fingerprint: r.fingerprint, root: bytes(r.root), bundle, self: r.is_self === 1, pinnedAt: r.pinned_at, updatedAt: r.updated_at };
+  }
+
+  async getParty(id: string): Promise<PinnedParty | undefined> {
+    const r = await this.#db.selectFrom('parties').selectAll().where('id', '=', id).executeTakeFirst();
+    return r === undefined ? undefined : this.#party(r);
+  }
+
+  async listParties(): Promise<PinnedParty[]> {
+    const rows = await this.#db.selectFrom('parties').selectAll().orderBy('id').execute();
+    return rows.map((r) => this.#party(r));
+  }
+
+  async saveParty(p: PinnedParty): Promise<void> {
+    const row: PartyRow = {
+      id: p.id,
+      name: p.name,
+      fingerprint: p.fingerprint,
+      root: p.root,
+      seq: p.bundle.bundle.seq,
+      bundle: p.bundle.bytes,
+      is_self: p.self ? 1 : 0,
+      pinned_at: p.pinnedAt,
+      updated_at: p.updatedAt,
+    };
+    await this.#db
+      .insertInto('parties')
+      .values(row)
+      .onConflict((oc) => oc.column('id').doUpdateSet({ name: row.name, fingerprint: row.fingerprint, root: row.root, seq: row.seq, bundle: row.bundle, updated_at: row.updated_at }))
+      .execute();
+  }
+
+  // Relays
+
+  #relay(r: RelayRow): RelayEntry {
+    const health: RelayHealth = {
+      lastContact: opt(r.last_contact),
+      lastHeartbeat: opt(r.last_heartbeat),
+      lagMs: opt(r.lag_ms),
+      lastError:
+        r.last_error_code === null ? undefined : { code: r.last_error_code, message: r.last_error_message ?? '', at: r.last_error_at ?? 0 },
+    };
+    return {
+      id: r.id,
+      name: r.name,
+      url: r.url,
+      origin: r.origin,
+      fingerprint: r.fingerprint,
+      card: JSON.parse(r.card) as RelayCardJson,
+      rank: r.rank,
+      addedAt: r.added_at,
+      health,
+    };
+  }
+
+  async getRelay(id: string): Promise<RelayEntry | undefined> {
+    const r = await this.#db.selectFrom('relays').selectAll().where('id', '=', id).executeTakeFirst();
+    return r === undefined ? undefined : this.#relay(r);
+  }
+
+  async listRelays(): Promise<RelayEntry[]> {
+    const rows = await this.#db.selectFrom('relays').selectAll().orderBy('rank').orderBy('id').execute();
+    return rows.map((r) => this.#relay(r));
+  }
+
+  async saveRelay(r: Omit<RelayEntry, 'health'>): Promise<void> {
+    const v = { id: r.id, name: r.name, url: r.url, origin: r.origin, fingerprint: r.fingerprint, card: JSON.stringify(r.card), rank: r.rank, added_at: r.addedAt };
+    await this.#db
+      .insertInto('relays')
+      .values(v)
+      .onConflict((oc) => oc.column('id').doUpdateSet({ name: v.name, url: v.url, origin: v.origin, fingerprint: v.fingerprint, card: v.card, rank: v.rank }))
+      .execute();
+  }
+
+  async updateRelayHealth(id: string, patch: Partial<RelayHealth>): Promise<void> {
+    const set: Partial<RelayRow> = {};
+    if ('lastContact' in patch) set.last_contact = nul(patch.lastContact);
+    if ('lastHeartbeat' in patch) set.last_heartbeat = nul(patch.lastHeartbeat);
+    if ('lagMs' in patch) set.lag_ms = nul(patch.lagMs);
+    if ('lastError' in patch) {
+      set.last_error_code = nul(patch.lastError?.code);
+      set.last_error_message = nul(patch.lastError?.message);
+      set.last_error_at = nul(patch.lastError?.at);
+    }
+    if (Object.keys(set).length === 0) return;
+    await this.#db.updateTable('relays').set(set).where('id', '=', id).execute();
+  }
+
+  // Cursors
+
+  async getCursor(relay: string, stream: CursorStream): Promise<number> {
+    const r = await this.#db.selectFrom('cursors').select('position').where('relay', '=', relay).where('stream', '=', stream).executeTakeFirst();
+    return r?.position ?? 0;
+  }
+
+  async setCursor(relay: string, stream: CursorStream, value: number): Promise<void> {
+    await this.#db
+      .insertInto('cursors')
+      .values({ relay, stream, position: value })
+      .onConflict((oc) => oc.columns(['relay', 'stream']).doUpdateSet({ position: value }))
+      .execute();
+  }
+
+  // Outgoing notes
+
+  #outgoing(r: OutgoingRow): OutgoingNote {
+    return {
+      id: r.id,
+      to: r.to_party,
+      precedence: precedence(r.precedence),
+      kind: r.kind as ContentKind,
+      created: r.created,
+      deadline: r.deadline,
+      digest: bytes(r.digest),
+      envelope: bytes(r.envelope),
+      content: this.#cipher.open(`outgoing/${r.id}/content`, r.content),
+      thread: opt(r.thread),
+      replyTo: r.reply_from === null || r.reply_id === null ? undefined : { from: r.reply_from, id: r.reply_id },
+      signer: r.signer,
+      failover: JSON.parse(r.failover) as string[],
+      ackedAt: opt(r.acked_at),
+      readAt: opt(r.read_at),
+      closedAt: opt(r.closed_at),
+      lateFailoverAt: opt(r.late_failover_at),
+    };
+  }
+
+  async insertOutgoing(n: OutgoingNote): Promise<void> {
+    await this.#db
+      .insertInto('outgoing')
+      .values({
+        id: n.id,
+        to_party: n.to,
+        precedence: n.precedence,
+        kind: n.kind,
+        created: n.created,
+        deadline: n.deadline,
+        digest: n.digest,
+        envelope: n.envelope,
+        content: this.#cipher.seal(`outgoing/${n.id}/content`, n.content),
+        thread: nul(n.thread),
+        reply_from: nul(n.replyTo?.from),
+        reply_id: nul(n.replyTo?.id),
+        signer: n.signer,
+        failover: JSON.stringify(n.failover),
+        acked_at: nul(n.ackedAt),
+        read_at: nul(n.readAt),
+        closed_at: nul(n.closedAt),
+        late_failover_at: nul(n.lateFailoverAt),
+      })
+      .execute();
+  }
+
+  async getOutgoing(id: string): Promise<OutgoingNote | undefined> {
+    const r = await this.#db.selectFrom('outgoing').selectAll().where('id', '=', id).executeTakeFirst();
+    return r === undefined ? undefined : this.#outgoing(r);
+  }
+
+  async listOutgoing(f: NoteFilter = {}): Promise<OutgoingNote[]> {
+    let q = this.#db.selectFrom('outgoing').selectAll();
+    if (f.thread !== undefined) q = q.where('thread', '=', f.thread);
+    if (f.kinds !== undefined) q = q.where('kind', 'in', [...f.kinds]);
+    if (f.open === true) q = q.where('closed_at', 'is', null);
+    q = q.orderBy('created').orderBy('id');
+    if (f.limit !== undefined) q = q.limit(f.limit);
+    const rows = await q.execute();
+    return rows.map((r) => this.#outgoing(r));
+  }
+
+  async updateOutgoing(id: string, patch: Partial<Pick<OutgoingNote, 'failover' | 'ackedAt' | 'readAt' | 'closedAt' | 'lateFailoverAt'>>): Promise<void> {
+    const set: Partial<OutgoingRow> = {};
+    if (patch.failover !== undefined) set.failover = JSON.stringify(patch.failover);
+    if ('ackedAt' in patch) set.acked_at = nul(patch.ackedAt);
+    if ('readAt' in patch) set.read_at = nul(patch.readAt);
+    if ('closedAt' in patch) set.closed_at = nul(patch.closedAt);
+    if ('lateFailoverAt' in patch) set.late_failover_at = nul(patch.lateFailoverAt);
+    if (Object.keys(set).length === 0) return;
+    await this.#db.updateTable('outgoing').set(set).where('id', '=', id).execute();
+  }
+
+  #channel(r: ChannelRow): OutgoingChannel {
+    return {
+      noteId: r.note_id,
+      relay: r.relay,
+      role: r.role as ChannelRole,
+      reason: opt(r.reason),
+      startedAt: r.started_at,
+      token: r.token === null ? undefined : bytes(r.token),
+      submittedAt: opt(r.submitted_at),
+      receipt: opt(r.receipt),
+      logIndex: opt(r.log_index),
+      error: r.error_code === null ? undefined : { code: r.error_code, message: r.error_message ?? '', at: r.error_at ?? 0 },
+      deliveredAt: opt(r.delivered_at),
+      deliveryRecord: r.delivery_record === null ? undefined : bytes(r.delivery_record),
+      deliveryReceipt: opt(r.delivery_receipt),
+      ackedAt: opt(r.acked_at),
+      recipientArrivalAt: opt(r.recipient_arrival_at),
+      readAt: opt(r.read_at),
+    };
+  }
+
+  async getChannel(noteId: string, relay: string): Promise<OutgoingChannel | undefined> {
+    const r = await this.#db.selectFrom('channels').selectAll().where('note_id', '=', noteId).where('relay', '=', relay).executeTakeFirst();
+    return r === undefined ? undefined : this.#channel(r);
+  }
+
+  async saveChannel(c: OutgoingChannel): Promise<void> {
+    const row: ChannelRow = {
+      note_id: c.noteId,
+      relay: c.relay,
+      role: c.role,
+      reason: nul(c.reason),
+      started_at: c.startedAt,
+      token: nul(c.token),
+      submitted_at: nul(c.submittedAt),
+      receipt: nul(c.receipt),
+      log_index: nul(c.logIndex),
+      error_code: nul(c.error?.code),
+      error_message: nul(c.error?.message),
+      error_at: nul(c.error?.at),
+      delivered_at: nul(c.deliveredAt),
+      delivery_record: nul(c.deliveryRecord),
+      delivery_receipt: nul(c.deliveryReceipt),
+      acked_at: nul(c.ackedAt),
+      recipient_arrival_at: nul(c.recipientArrivalAt),
+      read_at: nul(c.readAt),
+    };
+    const { note_id: _n, relay: _r, ...rest } = row;
+    await this.#db
+      .insertInto('channels')
+      .values(row)
+      .onConflict((oc) => oc.columns(['note_id', 'relay']).doUpdateSet(rest))
+      .execute();
+  }
+
+  async listChannels(noteId: string): Promise<OutgoingChannel[]> {
+    const rows = await this.#db.selectFrom('channels').selectAll().where('note_id', '=', noteId).orderBy('started_at').orderBy('relay').execute();
+    return rows.map((r) => this.#channel(r));
+  }
+
+  // Incoming notes
+
+  #incoming(r: IncomingRow): IncomingNote {
+    const a = JSON.parse(r.attribution) as Omit<IncomingNote['attribution'], 'certificate'>;
+    return {
+      from: r.from_party,
+      id: r.id,
+      to: r.to_party,
+      precedence: precedence(r.precedence),
+      kind: r.kind as ContentKind,
+      created: r.created,
+      digest: bytes(r.digest),
+      envelope: bytes(r.envelope),
+      content: this.#cipher.open(`incoming/${r.from_party}/${r.id}/content`, r.content),
+      attribution: { ...a, certificate: bytes(r.certificate) },
+      thread: opt(r.thread),
+      replyTo: r.reply_from === null || r.reply_id === null ? undefined : { from: r.reply_from, id: r.reply_id },
+      receivedAt: r.received_at,
+      firstRelay: r.first_relay,
+      equivocated: r.equivocated === 1,
+      readAt: opt(r.read_at),
+      ackSentAt: opt(r.ack_sent_at),
+    };
+  }
+
+  async getIncoming(from: string, id: string): Promise<IncomingNote | undefined> {
+    const r = await this.#db.selectFrom('incoming').selectAll().where('from_party', '=', from).where('id', '=', id).executeTakeFirst();
+    return r === undefined ? undefined : this.#incoming(r);
+  }
+
+  async findIncomingById(id: string): Promise<IncomingNote[]> {
+    const rows = await this.#db.selectFrom('incoming').selectAll().where('id', '=', id).execute();
+    return rows.map((r) => this.#incoming(r));
+  }
+
+  async insertIncoming(n: IncomingNote): Promise<void> {
+    const { certificate, ...attribution } = n.attribution;
+    await this.#db
+      .insertInto('incoming')
+      .values({
+        from_party: n.from,
+        id: n.id,
+        to_party: n.to,
+        precedence: n.precedence,
+        kind: n.kind,
+        created: n.created,
+        digest: n.digest,
+        envelope: n.envelope,
+        content: this.#cipher.seal(`incoming/${n.from}/${n.id}/content`, n.content),
+        attribution: JSON.stringify(attribution),
+        certificate,
+        thread: nul(n.thread),
+        reply_from: nul(n.replyTo?.from),
+        reply_id: nul(n.replyTo?.id),
+        received_at: n.receivedAt,
+        first_relay: n.firstRelay,
+        equivocated: n.equivocated ? 1 : 0,
+        read_at: nul(n.readAt),
+        ack_sent_at: nul(n.ackSentAt),
+      })
+      .execute();
+  }
+
+  async updateIncoming(from: string, id: string, patch: Partial<Pick<IncomingNote, 'equivocated' | 'readAt' | 'ackSentAt'>>): Promise<void> {
+    const set: Partial<IncomingRow> = {};
+    if (patch.equivocated !== undefined) set.equivocated = patch.equivocated ? 1 : 0;
+    if ('readAt' in patch) set.read_at = nul(patch.readAt);
+    if ('ackSentAt' in patch) set.ack_sent_at = nul(patch.ackSentAt);
+    if (Object.keys(set).length === 0) return;
+    await this.#db.updateTable('incoming').set(set).where('from_party', '=', from).where('id', '=', id).execute();
+  }
+
+  async listIncoming(f: NoteFilter = {}): Promise<IncomingNote[]> {
+    let q = this.#db.selectFrom('incoming').selectAll();
+    if (f.thread !== undefined) q = q.where('thread', '=', f.thread);
+    if (f.kinds !== undefined) q = q.where('kind', 'in', [...f.kinds]);
+    if (f.ackPending === true) q = q.where('ack_sent_at', 'is', null);
+    q = q.orderBy('received_at').orderBy('from_party').orderBy('id');
+    if (f.limit !== undefined) q = q.limit(f.limit);
+    const rows = await q.execute();
+    return rows.map((r) => this.#incoming(r));
+  }
+
+  // Copies
+
+  #copy(r: CopyRow): CopyRecord {
+    return {
+      from: r.from_party,
+      id: r.id,
+      relay: r.relay,
+      digest: bytes(r.digest),
+      receivedAt: r.received_at,
+      seq: r.seq,
+      token: bytes(r.token),
+      receipt: r.receipt,
+      logIndex: opt(r.log_index),
+      valid: r.valid === 1,
+      errorCode: opt(r.error_code),
+      envelope: r.envelope === null ? undefined : bytes(r.envelope),
+      copyAck: r.copy_ack === null ? undefined : bytes(r.copy_ack),
+      deliveryRecord: r.delivery_record === null ? undefined : bytes(r.delivery_record),
+      deliveryReceipt: opt(r.delivery_receipt),
+      ackedAt: opt(r.acked_at),
+      redeliveries: r.redeliveries,
+    };
+  }
+
+  async getCopy(from: string, id: string, relay: string, digest: Uint8Array): Promise<CopyRecord | undefined> {
+    const r = await this.#db
+      .selectFrom('copies')
+      .selectAll()
+      .where('from_party', '=', from)
+      .where('id', '=', id)
+      .where('relay', '=', relay)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return r === undefined ? undefined : this.#copy(r);
+  }
+
+  async listCopies(from: string, id: string): Promise<CopyRecord[]> {
+    const rows = await this.#db.selectFrom('copies').selectAll().where('from_party', '=', from).where('id', '=', id).orderBy('received_at').orderBy('relay').execute();
+    return rows.map((r) => this.#copy(r));
+  }
+
+  async saveCopy(c: CopyRecord): Promise<void> {
+    const row: CopyRow = {
+      from_party: c.from,
+      id: c.id,
+      relay: c.relay,
+      digest: c.digest,
+      received_at: c.receivedAt,
+      seq: c.seq,
+      token: c.token,
+      receipt: c.receipt,
+      log_index: nul(c.logIndex),
+      valid: c.valid ? 1 : 0,
+      error_code: nul(c.errorCode),
+      envelope: nul(c.envelope),
+      copy_ack: nul(c.copyAck),
+      delivery_record: nul(c.deliveryRecord),
+      delivery_receipt: nul(c.deliveryReceipt),
+      acked_at: nul(c.ackedAt),
+      redeliveries: c.redeliveries,
+    };
+    const { from_party: _f, id: _i, relay: _r, digest: _d, ...rest } = row;
+    await this.#db
+      .insertInto('copies')
+      .values(row)
+      .onConflict((oc) => oc.columns(['from_party', 'id', 'relay', 'digest']).doUpdateSet(rest))
+      .execute();
+  }
+
+  // Threads
+
+  async getThread(id: string): Promise<ThreadEntry | undefined> {
+    const r = await this.#db.selectFrom('threads').selectAll().where('id', '=', id).executeTakeFirst();
+    if (r === undefined) return undefined;
+    return { id: r.id, party: r.party, subject: fromUtf8(this.#cipher.open(`threads/${r.id}/subject`, r.subject)), startedAt: r.started_at, lastAt: r.last_at };
+  }
+
+  async saveThread(t: ThreadEntry): Promise<void> {
+    const subject = this.#cipher.seal(`threads/${t.id}/subject`, utf8(t.subject));
+    await this.#db
+      .insertInto('threads')
+      .values({ id: t.id, party: t.party, subject, started_at: t.startedAt, last_at: t.lastAt })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ party: t.party, subject, started_at: t.startedAt, last_at: t.lastAt }))
+      .execute();
+  }
+
+  // Alerts
+
+  #alert(r: Omit<AlertRow, 'id'> & { id: number }): Alert {
+    if (!(ALERT_KINDS as readonly string[]).includes(r.kind)) throw new StationError('store_invalid', `stored alert kind ${r.kind} is unknown`);
+    return {
+      id: r.id,
+      kind: r.kind as AlertKind,
+      at: r.at,
+      relay: opt(r.relay),
+      party: opt(r.party),
+      note: r.note_from === null || r.note_id === null ? undefined : { from: r.note_from, id: r.note_id },
+      message: r.message,
+      evidence: JSON.parse(r.evidence) as Evidence,
+      resolvedAt: opt(r.resolved_at),
+    };
+  }
+
+  async raiseAlert(a: NewAlert): Promise<{ alert: Alert; created: boolean }> {
+    const existing = await this.#db.selectFrom('alerts').selectAll().where('dedupe_key', '=', a.dedupeKey).executeTakeFirst();
+    if (existing !== undefined) return { alert: this.#alert(existing), created: false };
+    const r = await this.#db
+      .insertInto('alerts')
+      .values({
+        kind: a.kind,
+        at: a.at,
+        relay: nul(a.relay),
+        party: nul(a.party),
+        note_from: nul(a.note?.from),
+        note_id: nul(a.note?.id),
+        message: a.message,
+        evidence: JSON.stringify(a.evidence),
+        dedupe_key: a.dedupeKey,
+        resolved_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    return { alert: this.#alert(r), created: true };
+  }
+
+  async listAlerts(f: { open?: boolean; kind?: AlertKind } = {}): Promise<Alert[]> {
+    let q = this.#db.selectFrom('alerts').selectAll();
+    if (f.open === true) q = q.where('resolved_at', 'is', null);
+    if (f.kind !== undefined) q = q.where('kind', '=', f.kind);
+    const rows = await q.orderBy('id').execute();
+    return rows.map((r) => this.#alert(r));
+  }
+
+  async resolveAlert(id: number, at: number): Promise<void> {
+    const r = await this.#db.updateTable('alerts').set({ resolved_at: at }).where('id', '=', id).where('resolved_at', 'is', null).executeTakeFirst();
+    if (r.numUpdatedRows === 0n) {
+      const exists = await this.#db.selectFrom('alerts').select('id').where('id', '=', id).executeTakeFirst();
+      if (exists === undefined) throw new StationError('not_found', `no alert ${id}`);
+    }
+  }
+
+  // Checkpoints
+
+  #checkpoint(r: CheckpointRow): SeenCheckpoint {
+    return { relay: r.relay, size: r.size, rootHash: bytes(r.root_hash), note: r.note, seenAt: r.seen_at, consistent: r.consistent === 1 };
+  }
+
+  async saveCheckpoint(c: SeenCheckpoint): Promise<void> {
+    await this.#db
+      .insertInto('checkpoints')
+      .values({ relay: c.relay, size: c.size, root_hash: c.rootHash, note: c.note, seen_at: c.seenAt, consistent: c.consistent ? 1 : 0 })
+      // Seen again: keep the first note and time; once proven consistent, it stays so.
+      .onConflict((oc) => oc.columns(['relay', 'size', 'root_hash']).doUpdateSet({ consistent: sql<number>`max(checkpoints.consistent, excluded.consistent)` }))
+      .execute();
+  }
+
+  async latestCheckpoint(relay: string): Promise<SeenCheckpoint | undefined> {
+    const r = await this.#db.selectFrom('checkpoints').selectAll().where('relay', '=', relay).orderBy('size', 'desc').orderBy('seen_at', 'desc').limit(1).executeTakeFirst();
+    return r === undefined ? undefined : this.#checkpoint(r);
+  }
+
+  async listCheckpoints(relay: string): Promise<SeenCheckpoint[]> {
+    const rows = await this.#db.selectFrom('checkpoints').selectAll().where('relay', '=', relay).orderBy('size').orderBy('seen_at').execute();
+    return rows.map((r) => this.#checkpoint(r));
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The station's store: one narrow interface, defined by what the station needs (STYLE.md §8),
+ * so the archive's engine can change without the station noticing. The SQLite implementation
+ * is sqlite-store.ts. Every method is atomic; `transaction` groups several into one commit,
+ * which the station uses wherever a half-done change would mislead (a note and its first copy,
+ * an alert and the state it explains).
+ *
+ * Notes' contents go in as plaintext and are encrypted at rest by the implementation under the
+ * per-station storage key; the sealed envelopes are stored as they travel.
+ */
+import type {
+  Alert,
+  AlertKind,
+  CopyRecord,
+  CursorStream,
+  IncomingNote,
+  NewAlert,
+  OutgoingChannel,
+  OutgoingNote,
+  PinnedParty,
+  RelayEntry,
+  RelayHealth,
+  SeenCheckpoint,
+  ThreadEntry,
+} from './types.js';
+
+export interface NoteFilter {
+  thread?: string;
+  /** Outgoing: deadline tracking still open (closedAt unset). */
+  open?: boolean;
+  kinds?: readonly string[];
+  /** Incoming: our end-to-end acknowledgement is still to be sent. */
+  ackPending?: boolean;
+  limit?: number;
+}
+
+export interface StationStore {
+  transaction<T>(fn: (tx: StationStore) => Promise<T>): Promise<T>;
+
+  getSetting(key: string): Promise<string | undefined>;
+  setSetting(key: string, value: string): Promise<void>;
+
+  getParty(id: string): Promise<PinnedParty | undefined>;
+  listParties(): Promise<PinnedParty[]>;
+  /** Inserts or replaces a party (its bundle moves forward only; the station checks that). */
+  saveParty(p: PinnedParty): Promise<void>;
+
+  getRelay(id: string): Promise<RelayEntry | undefined>;
+  /** In order of preference, the primary first. */
+  listRelays(): Promise<RelayEntry[]>;
+  saveRelay(r: Omit<RelayEntry, 'health'>): Promise<void>;
+  updateRelayHealth(id: string, patch: Partial<RelayHealth>): Promise<void>;
+
+  getCursor(relay: string, stream: CursorStream): Promise<number>;
+  setCursor(relay: string, stream: CursorStream, value: number): Promise<void>;
+
+  insertOutgoing(n: OutgoingNote): Promise<void>;
+  getOutgoing(id: string): Promise<OutgoingNote | undefined>;
+  listOutgoing(f?: NoteFilter): Promise<OutgoingNote[]>;
+  updateOutgoing(id: string, patch: Partial<Pick<OutgoingNote, 'failover' | 'ackedAt' | 'readAt' | 'closedAt' | 'lateFailoverAt'>>): Promise<void>;
+  getChannel(noteId: string, relay: string): Promise<OutgoingChannel | undefined>;
+  /** Inserts or replaces the state of one note on one channel. */
+  saveChannel(c: OutgoingChannel): Promise<void>;
+  listChannels(noteId: string): Promise<OutgoingChannel[]>;
+
+  getIncoming(from: string, id: string): Promise<IncomingNote | undefined>;
+  /** Every note, either direction, with this id (ids are random; a collision across senders is possible, not likely). */
+  findIncomingById(id: string): Promise<IncomingNote[]>;
+  insertIncoming(n: IncomingNote): Promise<void>;
+  updateIncoming(from: string, id: string, patch: Partial<Pick<IncomingNote, 'equivocated' | 'readAt' | 'ackSentAt'>>): Promise<void>;
+  listIncoming(f?: NoteFilter): Promise<IncomingNote[]>;
+
+  getCopy(from: string, id: string, relay: string, digest: Uint8Array): Promise<CopyRecord | undefined>;
+  listCopies(from: string, id: string): Promise<CopyRecord[]>;
+  /** Inserts or replaces the copy (from, id, relay, digest). */
+  saveCopy(c: CopyRecord): Promise<void>;
+
+  getThread(id: string): Promise<ThreadEntry | undefined>;
+  saveThread(t: ThreadEntry): Promise<void>;
+
+  /** Raises an alert unless one with the same dedupe key exists; returns it and whether it is new. */
+  raiseAlert(a: NewAlert): Promise<{ alert: Alert; created: boolean }>;
+  listAlerts(f?: { open?: boolean; kind?: AlertKind }): Promise<Alert[]>;
+  resolveAlert(id: number, at: number): Promise<void>;
+
+  /** Records a checkpoint seen from a relay (once per size and root; `consistent` only ever goes from false to true). */
+  saveCheckpoint(c: SeenCheckpoint): Promise<void>;
+  /** The largest checkpoint held for a relay. */
+  latestCheckpoint(relay: string): Promise<SeenCheckpoint | undefined>;
+  listCheckpoints(relay: string): Promise<SeenCheckpoint[]>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,116 @@
+/**
+ * `sync`: fetch from every channel, verify, merge, acknowledge each copy to its relay, send the
+ * party-level acknowledgement back through every channel the notes came by, collect the delivery
+ * records of our sent notes, and check deadlines (issue 4, "Receiving"; DESIGN.md "Delivery and
+ * acknowledgement").
+ *
+ * Relays are fetched concurrently (a slow relay must not hold up the others) and merged one copy
+ * at a time. A relay that fails is reported and skipped; the others go on.
+ */
+import { acknowledgeCopies } from './copy-acks.js';
+import { checkDeadlines, type DeadlineReport } from './deadlines.js';
+import { pullDeliveries } from './deliveries.js';
+import type { Channel, Desk } from './desk.js';
+import { sendEndToEndAcks, type AckSent } from './end-to-end-ack.js';
+import { describeFailure } from './errors.js';
+import { receiveCopy, type PendingAck, type ReceivedEntry } from './receive-copy.js';
+
+/** What `Station.sync` returns. */
+export interface SyncReport {
+  relays: { relay: string; ok: boolean; fetched: number; acknowledged: number; deliveries: number; error?: { code: string; message: string } }[];
+  /** Every copy fetched, with what became of it. */
+  received: ReceivedEntry[];
+  /** Notes newly delivered (first valid copies). */
+  delivered: number;
+  /** End-to-end acknowledgements sent. */
+  acks: AckSent[];
+  deadlines: DeadlineReport;
+  /** Ids of alerts raised during this sync. */
+  alerts: number[];
+}
+
+const FETCH_LIMIT = 50;
+const MAX_PAGES = 200;
+
+export async function sync(desk: Desk): Promise<SyncReport> {
+  return desk.syncLock.run(() => syncOnce(desk));
+}
+
+async function syncOnce(desk: Desk): Promise<SyncReport> {
+  const before = await lastAlertId(desk);
+  const channels = await desk.channels();
+  const relays: SyncReport['relays'] = [];
+  const received: ReceivedEntry[] = [];
+  await Promise.all(
+    channels.map(async (ch) => {
+      const r = { relay: ch.entry.id, ok: true, fetched: 0, acknowledged: 0, deliveries: 0 } as SyncReport['relays'][number];
+      relays.push(r);
+      try {
+        const got = await pullCopies(desk, ch, received);
+        r.fetched = got.fetched;
+        r.acknowledged = got.acknowledged;
+        if (got.error !== undefined) {
+          r.ok = false;
+          r.error = describeFailure(got.error);
+        }
+      } catch (e) {
+        r.ok = false;
+        r.error = describeFailure(e);
+        await desk.noteContact(ch.entry.id, e);
+      }
+    }),
+  );
+  const acks = await sendEndToEndAcks(desk);
+  await Promise.all(
+    channels.map(async (ch) => {
+      const r = relays.find((x) => x.relay === ch.entry.id);
+      try {
+        const n = await pullDeliveries(desk, ch);
+        if (r !== undefined) r.deliveries = n;
+      } catch (e) {
+        if (r !== undefined && r.ok) {
+          r.ok = false;
+          r.error = describeFailure(e);
+        }
+        await desk.noteContact(ch.entry.id, e);
+      }
+    }),
+  );
+  const deadlines = await desk.deadlineLock.run(() => checkDeadlines(desk));
+  const alerts = (await desk.store.listAlerts()).filter((a) => a.id > before).map((a) => a.id);
+  relays.sort((a, b) => channels.findIndex((c) => c.entry.id === a.relay) - channels.findIndex((c) => c.entry.id === b.relay));
+  return { relays, received, delivered: received.filter((e) => e.outcome === 'deliver').length, acks, deadlines, alerts };
+}
+
+async function pullCopies(desk: Desk, ch: Channel, received: ReceivedEntry[]): Promise<{ fetched: number; acknowledged: number; error: unknown }> {
+  const relay = ch.entry.id;
+  let after = await desk.store.getCursor(relay, 'fetch');
+  let fetched = 0;
+  let acknowledged = 0;
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const p = await ch.api.fetch(after, FETCH_LIMIT);
+    await desk.noteContact(relay);
+    const pending: PendingAck[] = [];
+    for (const item of p.items) {
+      const confirmed = after;
+      const r = await desk.mergeLock.run(() => receiveCopy(desk, ch, item, confirmed));
+      received.push(r.entry);
+      if (r.ack !== undefined) pending.push(r.ack);
+      fetched++;
+    }
+    if (pending.length > 0) {
+      const a = await acknowledgeCopies(desk, ch, pending);
+      acknowledged += a.acknowledged;
+      if (a.error !== undefined) return { fetched, acknowledged, error: a.error };
+    }
+    after = p.next;
+    await desk.store.setCursor(relay, 'fetch', after);
+    if (!p.more || p.items.length === 0) break;
+  }
+  return { fetched, acknowledged, error: undefined };
+}
+
+async function lastAlertId(desk: Desk): Promise<number> {
+  const all = await desk.store.listAlerts();
+  return all.reduce((m, a) => Math.max(m, a.id), 0);
+}

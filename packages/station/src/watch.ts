@@ -1,0 +1,167 @@
+/**
+ * Watching: a push connection to every relay (push-client.ts), each copy merged and
+ * acknowledged as it arrives, delivery records applied as they are logged, and the end-to-end
+ * acknowledgement sent once a burst has been merged. The long-running mode `sync` has beside it
+ * (issue 4, "Receiving"); the station daemon holds one. A dropped connection is reopened after
+ * a pause, and a sync catches up on whatever was missed meanwhile.
+ */
+import type { Channel, Desk } from './desk.js';
+import { acknowledgeCopies } from './copy-acks.js';
+import { recordDelivery } from './deliveries.js';
+import { sendEndToEndAcks, type AckSent } from './end-to-end-ack.js';
+import { describeFailure, type StationError } from './errors.js';
+import { Mutex } from './mutex.js';
+import { openPush, type PushConnection, type PushHandlers } from './push-client.js';
+import { receiveCopy, type ReceivedEntry } from './receive-copy.js';
+import type { DeliveryItem, FetchItem } from './relay-wire.js';
+
+export type WatchEvent =
+  | { type: 'connected'; relay: string }
+  | { type: 'disconnected'; relay: string; error: { code: string; message: string } | undefined }
+  | { type: 'received'; entry: ReceivedEntry }
+  | { type: 'delivered'; relay: string }
+  | { type: 'acknowledged'; acks: AckSent[] }
+  | { type: 'error'; relay: string | undefined; error: { code: string; message: string } };
+
+/** Opens one push connection; the default speaks WebSocket to the relay's URL. */
+export type ConnectPush = (ch: Channel, desk: Desk, handlers: PushHandlers) => PushConnection;
+
+export const connectPushWs: ConnectPush = (ch, desk, handlers) =>
+  openPush({ id: ch.entry.id, url: ch.entry.url, party: desk.party, station: desk.keys.station.key, clock: desk.clock, random: desk.random }, handlers);
+
+export interface WatchOptions {
+  onEvent?: (e: WatchEvent) => void;
+  /** Pause before reopening a dropped connection, ms of clock time (default 5 s). */
+  reconnectMs?: number;
+  connect?: ConnectPush;
+  /** Catches up (a full sync) after each reconnection. */
+  catchUp: () => Promise<unknown>;
+}
+
+export class Watch {
+  readonly #desk: Desk;
+  readonly #o: WatchOptions;
+  readonly #connections = new Map<string, PushConnection>();
+  readonly #queues = new Map<string, Mutex>();
+  readonly #timers = new Set<() => void>();
+  #closed = false;
+  #ackPending = false;
+
+  constructor(desk: Desk, o: WatchOptions) {
+    this.#desk = desk;
+    this.#o = o;
+  }
+
+  async start(): Promise<void> {
+    for (const ch of await this.#desk.channels()) this.#open(ch);
+  }
+
+  /** Closes every connection; work already received is finished first. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const cancel of this.#timers) cancel();
+    for (const c of this.#connections.values()) c.close();
+    this.#connections.clear();
+    for (const q of this.#queues.values()) await q.run(() => Promise.resolve());
+  }
+
+  #emit(e: WatchEvent): void {
+    try {
+      this.#o.onEvent?.(e);
+    } catch {
+      // A listener's failure is the listener's.
+    }
+  }
+
+  #queue(relay: string): Mutex {
+    let q = this.#queues.get(relay);
+    if (q === undefined) {
+      q = new Mutex();
+      this.#queues.set(relay, q);
+    }
+    return q;
+  }
+
+  #open(ch: Channel): void {
+    if (this.#closed) return;
+    const relay = ch.entry.id;
+    const q = this.#queue(relay);
+    const conn = (this.#o.connect ?? connectPushWs)(ch, this.#desk, {
+      opened: () => {
+        this.#emit({ type: 'connected', relay });
+      },
+      envelope: (item) => void q.run(() => this.#envelope(ch, item)),
+      delivery: (item) => void q.run(() => this.#delivery(ch, item)),
+      closed: (error) => {
+        this.#connections.delete(relay);
+        this.#emit({ type: 'disconnected', relay, error: error === undefined ? undefined : { code: error.relayCode ?? error.code, message: error.message } });
+        if (error !== undefined) void this.#desk.noteContact(relay, error);
+        this.#reconnect(ch, error);
+      },
+    });
+    this.#connections.set(relay, conn);
+  }
+
+  #reconnect(ch: Channel, error: StationError | undefined): void {
+    if (this.#closed || error === undefined) return;
+    const cancel = this.#desk.clock.setTimer(this.#o.reconnectMs ?? 5000, () => {
+      this.#timers.delete(cancel);
+      if (this.#closed) return;
+      this.#open(ch);
+      this.#o.catchUp().catch((e: unknown) => {
+        this.#fail(undefined, e);
+      });
+    });
+    this.#timers.add(cancel);
+  }
+
+  async #envelope(ch: Channel, item: FetchItem): Promise<void> {
+    try {
+      const confirmed = await this.#desk.store.getCursor(ch.entry.id, 'fetch');
+      const r = await this.#desk.mergeLock.run(() => receiveCopy(this.#desk, ch, item, confirmed));
+      this.#emit({ type: 'received', entry: r.entry });
+      if (r.ack !== undefined) await acknowledgeCopies(this.#desk, ch, [r.ack]);
+      await this.#desk.noteContact(ch.entry.id);
+      this.#scheduleAcks();
+    } catch (e) {
+      this.#fail(ch.entry.id, e);
+    }
+  }
+
+  async #delivery(ch: Channel, item: DeliveryItem): Promise<void> {
+    try {
+      if (await recordDelivery(this.#desk, ch, item.record, item.receipt)) this.#emit({ type: 'delivered', relay: ch.entry.id });
+    } catch (e) {
+      this.#fail(ch.entry.id, e);
+    }
+  }
+
+  /** One end-to-end acknowledgement per burst: copies of one note arrive from several relays within moments. */
+  #scheduleAcks(): void {
+    if (this.#ackPending || this.#closed) return;
+    this.#ackPending = true;
+    const cancel = this.#desk.clock.setTimer(ACK_BURST_MS, () => {
+      this.#timers.delete(cancel);
+      this.#ackPending = false;
+      if (this.#closed) return;
+      this.#desk.syncLock
+        .run(() => sendEndToEndAcks(this.#desk))
+        .then(
+          (acks) => {
+            if (acks.length > 0) this.#emit({ type: 'acknowledged', acks });
+          },
+          (e: unknown) => {
+            this.#fail(undefined, e);
+          },
+        );
+    });
+    this.#timers.add(cancel);
+  }
+
+  #fail(relay: string | undefined, e: unknown): void {
+    this.#emit({ type: 'error', relay, error: describeFailure(e) });
+  }
+}
+
+/** How long a burst of copies is gathered before it is acknowledged end to end. */
+export const ACK_BURST_MS = 250;

@@ -1,0 +1,220 @@
+/**
+ * The station store on real SQLite files: durability settings, migrations up and down, the
+ * storage key, contents encrypted at rest, and the contract the station relies on.
+ */
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deterministicRandomForTests, encodeContent, sha256, utf8 } from '@backchannel/core';
+import { isStationError } from '../src/errors.js';
+import { migrate, openSqliteStore, type SqliteStationStore } from '../src/store/sqlite-store.js';
+import type { CopyRecord, NewAlert, OutgoingNote } from '../src/store/types.js';
+import { makeParty, tempDir, type TestParty } from './fixtures/parties.js';
+
+const random = deterministicRandomForTests('store');
+const T = Date.UTC(2026, 0, 3);
+const SECRET = 'The minister will call at noon';
+
+function outgoing(id: string): OutgoingNote {
+  const content = encodeContent({ kind: 'note', subject: 'Call', body: SECRET, category: 'political', thread: new Uint8Array(16).fill(7) });
+  return {
+    id,
+    to: 'ir',
+    precedence: 'FLASH',
+    kind: 'note',
+    created: T,
+    deadline: T + 300_000,
+    digest: sha256(utf8(id)),
+    envelope: new Uint8Array(4096).fill(3),
+    content,
+    thread: '07'.repeat(16),
+    replyTo: undefined,
+    signer: 'institution',
+    failover: ['om', 'qa'],
+    ackedAt: undefined,
+    readAt: undefined,
+    closedAt: undefined,
+    lateFailoverAt: undefined,
+  };
+}
+
+describe('station store (SQLite)', () => {
+  const tmp = tempDir();
+  const path = join(tmp.dir, 'station.db');
+  const key = random(32);
+  let store: SqliteStationStore;
+  let us: TestParty;
+
+  beforeAll(async () => {
+    us = await makeParty('us', 'United States', T, random);
+    store = await openSqliteStore({ path, storageKey: key, random });
+  });
+  afterAll(async () => {
+    await store.close();
+    tmp.remove();
+  });
+
+  it('runs in WAL mode with synchronous=FULL', () => {
+    const db = new BetterSqlite3(path, { readonly: true });
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('keeps notes contents encrypted at rest, and opens them again', async () => {
+    await store.insertOutgoing(outgoing('aa'.repeat(16)));
+    const back = await store.getOutgoing('aa'.repeat(16));
+    expect(new TextDecoder().decode(back?.content)).toContain(SECRET);
+    await store.saveThread({ id: '07'.repeat(16), party: 'ir', subject: 'A secret subject', startedAt: T, lastAt: T });
+    expect((await store.getThread('07'.repeat(16)))?.subject).toBe('A secret subject');
+    const db = new BetterSqlite3(path, { readonly: true });
+    try {
+      const rows = db.prepare('select content from outgoing').all() as { content: Buffer }[];
+      expect(rows[0]!.content.toString('latin1')).not.toContain('minister');
+      const t = db.prepare('select subject from threads').all() as { subject: Buffer }[];
+      expect(t[0]!.subject.toString('latin1')).not.toContain('secret');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('a value moved to another row does not open there', async () => {
+    await store.insertOutgoing(outgoing('bb'.repeat(16)));
+    const db = new BetterSqlite3(path);
+    try {
+      db.prepare("update outgoing set content = (select content from outgoing where id = ?) where id = ?").run('aa'.repeat(16), 'bb'.repeat(16));
+    } finally {
+      db.close();
+    }
+    await expect(store.getOutgoing('bb'.repeat(16))).rejects.toSatisfy((e: unknown) => isStationError(e, 'storage_key_wrong'));
+  });
+
+  it('refuses to open under another storage key', async () => {
+    await expect(openSqliteStore({ path, storageKey: random(32), random })).rejects.toSatisfy((e: unknown) => isStationError(e, 'storage_key_wrong'));
+  });
+
+  it('stores parties with their bundle, and channels per note', async () => {
+    await store.saveParty({ id: 'us', name: 'United States', fingerprint: us.card.fingerprint, root: us.keys.bundle.bundle.root, bundle: us.keys.bundle, self: true, pinnedAt: T, updatedAt: T });
+    const p = await store.getParty('us');
+    expect(p?.bundle.bundle.seq).toBe(1);
+    expect(p?.self).toBe(true);
+    await store.saveChannel({
+      noteId: 'aa'.repeat(16),
+      relay: 'ch',
+      role: 'chosen',
+      reason: undefined,
+      startedAt: T,
+      token: undefined,
+      submittedAt: undefined,
+      receipt: undefined,
+      logIndex: undefined,
+      error: { code: 'relay_unreachable', message: 'down', at: T },
+      deliveredAt: undefined,
+      deliveryRecord: undefined,
+      deliveryReceipt: undefined,
+      ackedAt: undefined,
+      recipientArrivalAt: undefined,
+      readAt: undefined,
+    });
+    const c = await store.getChannel('aa'.repeat(16), 'ch');
+    expect(c?.error?.code).toBe('relay_unreachable');
+    await store.saveChannel({ ...c!, error: undefined, receipt: 'r', logIndex: 4, submittedAt: T + 1 });
+    expect(await store.listChannels('aa'.repeat(16))).toMatchObject([{ relay: 'ch', logIndex: 4, error: undefined }]);
+  });
+
+  it('keeps every copy of a note per relay and digest', async () => {
+    const base: CopyRecord = {
+      from: 'ir',
+      id: 'cc'.repeat(16),
+      relay: 'ch',
+      digest: sha256(utf8('one')),
+      receivedAt: T,
+      seq: 1,
+      token: utf8('token'),
+      receipt: 'receipt',
+      logIndex: 0,
+      valid: true,
+      errorCode: undefined,
+      envelope: undefined,
+      copyAck: undefined,
+      deliveryRecord: undefined,
+      deliveryReceipt: undefined,
+      ackedAt: undefined,
+      redeliveries: 0,
+    };
+    await store.saveCopy(base);
+    await store.saveCopy({ ...base, relay: 'om' });
+    await store.saveCopy({ ...base, relay: 'qa', digest: sha256(utf8('two')), valid: false, errorCode: 'token_invalid', envelope: utf8('altered') });
+    await store.saveCopy({ ...base, redeliveries: 1 });
+    const copies = await store.listCopies('ir', 'cc'.repeat(16));
+    expect(copies.map((c) => [c.relay, c.valid, c.redeliveries])).toEqual([
+      ['ch', true, 1],
+      ['om', true, 0],
+      ['qa', false, 0],
+    ]);
+    expect(await store.getCopy('ir', 'cc'.repeat(16), 'qa', sha256(utf8('two')))).toMatchObject({ errorCode: 'token_invalid' });
+  });
+
+  it('raises an alert once per fact, and resolves it', async () => {
+    const a: NewAlert = { kind: 'drop', at: T, relay: 'ch', party: 'ir', note: { from: 'us', id: 'aa'.repeat(16) }, message: 'dropped', evidence: { receipt: 'r', nested: { list: [1, 'x'] } }, dedupeKey: 'drop/ch/aa' };
+    const first = await store.raiseAlert(a);
+    const again = await store.raiseAlert({ ...a, message: 'again' });
+    expect(first.created).toBe(true);
+    expect(again.created).toBe(false);
+    expect(again.alert.id).toBe(first.alert.id);
+    expect((await store.listAlerts({ open: true })).map((x) => x.evidence)).toEqual([{ receipt: 'r', nested: { list: [1, 'x'] } }]);
+    await store.resolveAlert(first.alert.id, T + 5);
+    expect(await store.listAlerts({ open: true })).toEqual([]);
+    await expect(store.resolveAlert(999, T)).rejects.toSatisfy((e: unknown) => isStationError(e, 'not_found'));
+  });
+
+  it('holds checkpoints per relay once per size and root', async () => {
+    const cp = { relay: 'ch', size: 3, rootHash: sha256(utf8('r3')), note: 'n3', seenAt: T, consistent: false };
+    await store.saveCheckpoint(cp);
+    await store.saveCheckpoint({ ...cp, consistent: true, note: 'other text' });
+    await store.saveCheckpoint(cp);
+    expect(await store.listCheckpoints('ch')).toMatchObject([{ size: 3, consistent: true, note: 'n3' }]);
+    await store.saveCheckpoint({ ...cp, size: 5, rootHash: sha256(utf8('r5')), note: 'n5' });
+    expect((await store.listCheckpoints('ch')).map((c) => c.size)).toEqual([3, 5]);
+    expect((await store.latestCheckpoint('ch'))?.note).toBe('n5');
+  });
+
+  it('keeps cursors per relay and stream', async () => {
+    await store.saveRelay({ id: 'ch', name: 'Swiss', url: 'http://127.0.0.1:1', origin: 'o/ch', fingerprint: 'f', card: { kind: 'relay', version: 1, id: 'ch', name: 'Swiss', url: 'http://127.0.0.1:1', origin: 'o/ch', vkey: 'v', fingerprint: 'f', sig: 's' }, rank: 0, addedAt: T });
+    expect(await store.getCursor('ch', 'fetch')).toBe(0);
+    await store.setCursor('ch', 'fetch', 17);
+    await store.setCursor('ch', 'deliveries', 4);
+    expect([await store.getCursor('ch', 'fetch'), await store.getCursor('ch', 'deliveries')]).toEqual([17, 4]);
+  });
+
+  it('rolls a transaction back whole', async () => {
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.setSetting('half', 'done');
+        throw new Error('crash in the middle');
+      }),
+    ).rejects.toThrow('crash in the middle');
+    expect(await store.getSetting('half')).toBeUndefined();
+  });
+});
+
+describe('station store migrations', () => {
+  it('go down to an empty database and up again', async () => {
+    const tmp = tempDir();
+    try {
+      const key = random(32);
+      const store = await openSqliteStore({ path: join(tmp.dir, 's.db'), storageKey: key, random });
+      await migrate(store.kysely, 'empty');
+      const tables = await store.kysely.introspection.getTables();
+      expect(tables.map((t) => t.name)).toEqual([]);
+      await migrate(store.kysely, 'latest');
+      const after = (await store.kysely.introspection.getTables()).map((t) => t.name).sort();
+      expect(after).toEqual(['alerts', 'channels', 'checkpoints', 'copies', 'cursors', 'incoming', 'outgoing', 'parties', 'relays', 'settings', 'threads']);
+      await store.close();
+    } finally {
+      tmp.remove();
+    }
+  });
+});
