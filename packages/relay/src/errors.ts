@@ -23,6 +23,7 @@ export const RELAY_ERROR_CODES = [
   'request_missing',
   'upgrade_required',
   'internal',
+  'statement_forbidden',
   // Configuration refused at start: not an attack, not a client error.
   'storage_not_durable',
   'store_inconsistent',
@@ -54,6 +55,7 @@ const STATUS: Partial<Record<AnyErrorCode, number>> = {
   unsupported_media_type: 415,
   not_in_mandate: 403,
   pair_not_allowed: 403,
+  statement_forbidden: 403,
   key_unknown: 403,
   key_revoked: 403,
   root_mismatch: 403,

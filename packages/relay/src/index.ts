@@ -7,3 +7,8 @@ export { startRelay } from './start-relay.js';
 export { addPartyToMandate, initRelayDatabase } from './database.js';
 export { DEFAULT_LIMITS, type MandateEntry, type RelayLimits, type RelayOptions, type RunningRelay } from './options.js';
 export { RELAY_ERROR_CODES, RelayError, isRelayError, type RelayErrorCode } from './errors.js';
+export { Witness, TLOG_SIZE_CONTENT_TYPE, type WitnessConfig, type WitnessResponse, type WitnessStore, type WitnessedLog } from './witness/witness.js';
+export { KyselyWitnessStore, openWitnessStore } from './witness/witness-store.js';
+export { registerWitnessRoute, ADD_CHECKPOINT_BODY_BYTES } from './witness/witness-route.js';
+export type { StatementConsent, StatementPolicy } from './mandate/mandate.js';
+export { MAX_STATEMENT_RECORDS, produceStatement, statementFromStore, type ProducedStatement, type StatementRequest } from './statements/produce.js';

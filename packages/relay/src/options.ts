@@ -2,7 +2,7 @@
  * What `startRelay` takes (docs/relay-api.md, "Programmatic entry point") and the limits that
  * bound what any one client can make the relay do.
  */
-import type { Ed25519Key, PartyCard, RelayCardJson } from '@backchannel/core';
+import type { Ed25519Key, PartyCard, RelayCardJson, Vkey } from '@backchannel/core';
 import type { Logger } from 'pino';
 
 export interface RelayLimits {
@@ -61,8 +61,11 @@ export interface MandateEntry {
   card: PartyCard;
   /** Parties this one may exchange envelopes with; undefined: any party of the mandate. */
   allow?: string[];
-  /** Whether the party consents to statements opening precedence and digest. */
-  statements?: boolean;
+  /**
+   * Statements about the party: true consents to opening precedence and digest, false (the
+   * default) allows counts only, 'forbid' refuses statements about it.
+   */
+  statements?: boolean | 'forbid';
 }
 
 export interface RelayOptions {
@@ -89,6 +92,14 @@ export interface RelayOptions {
   clock?: () => number;
   logger?: Logger;
   limits?: Partial<RelayLimits>;
+  /**
+   * Also act as a C2SP tlog-witness for other logs (POST /witness/add-checkpoint), cosigning
+   * with `key` — a key of its own, never the log key — under `name`, for the logs whose
+   * vkeys (type 0x01, key name = origin) are in `logs`.
+   */
+  witness?: { key: Ed25519Key; name: string; logs: Vkey[] };
+  /** Witnesses to submit each new checkpoint to: `url` is the submission prefix, `vkey` the cosigning key (type 0x04). */
+  witnesses?: { url: string; vkey: Vkey }[];
 }
 
 export interface RunningRelay {

@@ -18,6 +18,8 @@ import { RelayMetrics } from './metrics.js';
 import type { RelayLimits } from './options.js';
 import { PushHub } from './push/push-hub.js';
 import type { RelayStore } from './store/relay-store.js';
+import { CheckpointPublisher, type WitnessTarget } from './witness/publisher.js';
+import { Witness, type WitnessConfig } from './witness/witness.js';
 
 export interface RelayDeps {
   id: string;
@@ -31,6 +33,10 @@ export interface RelayDeps {
   random?: Random;
   defaultMetrics?: boolean;
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Witness other logs: POST /witness/add-checkpoint under this cosigning key. */
+  witness?: WitnessConfig;
+  /** Witnesses this relay submits its checkpoints to. */
+  witnesses?: readonly WitnessTarget[];
 }
 
 export interface Relay {
@@ -73,6 +79,11 @@ export async function createRelay(d: RelayDeps): Promise<Relay> {
     maxConnections: d.limits.pushConnections,
     pingMs: d.limits.pushPingMs,
   });
+  if (d.witness !== undefined && equalBytes(d.witness.key.publicKey, d.logKey.publicKey)) {
+    throw new RelayError('config_invalid', 'the witness cosigning key must not be the log key');
+  }
+  // Built once the log is open; the log's commit callback reaches it through this holder.
+  const witnessing: { publisher?: CheckpointPublisher } = {};
   const log = await LogManager.open({
     store: d.store,
     logKey: d.logKey,
@@ -84,6 +95,7 @@ export async function createRelay(d: RelayDeps): Promise<Relay> {
     queueDepth: d.limits.queueDepth,
     onCommitted: (records) => {
       push.notify(records);
+      witnessing.publisher?.kick();
     },
     observer: {
       batchCommitted: (info) => {
@@ -97,7 +109,12 @@ export async function createRelay(d: RelayDeps): Promise<Relay> {
     },
   });
   metrics.logSize.set(log.size);
+  const publisher = new CheckpointPublisher({ store: d.store, log, witnesses: d.witnesses ?? [], logger: d.logger, clock: d.clock });
+  await publisher.load();
+  witnessing.publisher = publisher;
   const ctx: RelayContext = {
+    publisher,
+    witness: d.witness === undefined ? undefined : new Witness(d.witness, d.store.witnessStore(), d.clock),
     id: d.id,
     origin: d.origin,
     logKey: d.logKey,
@@ -114,6 +131,7 @@ export async function createRelay(d: RelayDeps): Promise<Relay> {
     logger: d.logger,
   };
   const { app, catalog, registered } = await buildApp(ctx, d.tls === undefined ? {} : { tls: d.tls });
+  publisher.kick();
   let sweeping = false;
   const timer = setInterval(() => {
     if (sweeping) return;
@@ -139,6 +157,7 @@ export async function createRelay(d: RelayDeps): Promise<Relay> {
         push.close();
         await app.close();
         await log.close();
+        await publisher.close();
       })()),
   };
 }

@@ -39,6 +39,8 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       limits: resolveLimits(options.limits),
       defaultMetrics: true,
       ...(options.tls === undefined ? {} : { tls: options.tls }),
+      ...(options.witness === undefined ? {} : { witness: options.witness }),
+      ...(options.witnesses === undefined ? {} : { witnesses: options.witnesses }),
     });
     try {
       await relay.app.listen({ host: options.listen.host, port: options.listen.port });

@@ -18,7 +18,7 @@ export interface RouteSpec {
   url: string;
   operationId: string;
   summary: string;
-  tag: 'submit' | 'receive' | 'log' | 'operations';
+  tag: 'submit' | 'receive' | 'log' | 'operations' | 'witness' | 'statements';
   /** Needs a Backchannel-Request header (protocol §5.2). */
   signed?: boolean;
   body?: { contentType: string; schema: TSchema };

@@ -6,7 +6,7 @@
  */
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
-import type { TSchema } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { describeError, RelayError, type AnyErrorCode } from '../errors.js';
@@ -17,7 +17,9 @@ import { registerLogRoutes } from './routes/log-api.js';
 import { registerOperationRoutes } from './routes/operations.js';
 import { registerPushRoute } from './routes/push.js';
 import { registerReceiveRoutes } from './routes/receive.js';
+import { registerStatementRoutes } from './routes/statements.js';
 import { registerSubmitRoutes } from './routes/submit.js';
+import { registerWitnessRoute } from '../witness/witness-route.js';
 
 // Compiled once per schema object; TypeBox checks Uint8Array, which Ajv cannot.
 const compiled = new WeakMap<object, ReturnType<typeof TypeCompiler.Compile>>();
@@ -132,5 +134,24 @@ export async function buildApp(ctx: RelayContext, options: { tls?: { cert: strin
   registerPushRoute(app, catalog, ctx);
   registerLogRoutes(app, catalog, ctx);
   registerOperationRoutes(app, catalog, ctx);
+  registerStatementRoutes(app, catalog, ctx);
+  if (ctx.witness !== undefined) {
+    catalog.add({
+      method: 'POST',
+      url: '/witness/add-checkpoint',
+      operationId: 'addCheckpoint',
+      summary: 'C2SP tlog-witness add-checkpoint: this relay cosigns other logs (only when configured as a witness)',
+      tag: 'witness',
+      body: { contentType: 'text/plain', schema: Type.String() },
+      responses: {
+        200: { description: 'One cosignature/v1 line', contentType: 'text/plain; charset=utf-8' },
+        403: { description: 'No valid signature by a trusted key of the origin' },
+        404: { description: 'Unknown origin' },
+        409: { description: 'Old size is not the size last cosigned: body is that size (text/x.tlog.size)', contentType: 'text/x.tlog.size' },
+        422: { description: 'The consistency proof does not verify' },
+      },
+    });
+    await registerWitnessRoute(app, ctx.witness, '/witness');
+  }
   return { app, catalog, registered };
 }

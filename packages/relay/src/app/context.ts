@@ -8,6 +8,8 @@ import type { RelayLimits } from '../options.js';
 import type { RelayStore } from '../store/relay-store.js';
 import type { PushHub } from '../push/push-hub.js';
 import type { StationRateLimiter } from './station-rate-limit.js';
+import type { CheckpointPublisher } from '../witness/publisher.js';
+import type { Witness } from '../witness/witness.js';
 
 export interface RelayContext {
   id: string;
@@ -24,4 +26,8 @@ export interface RelayContext {
   push: PushHub;
   stationLimiter: StationRateLimiter;
   logger: Logger;
+  /** Witness cosignatures on this relay's checkpoints. */
+  publisher: CheckpointPublisher;
+  /** The witness this relay runs for other logs, if configured. */
+  witness: Witness | undefined;
 }

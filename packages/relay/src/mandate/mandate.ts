@@ -13,7 +13,18 @@ export interface MandateParty {
   signed: SignedBundle;
   /** Parties this one may talk with; undefined: any party of the mandate. */
   allow: ReadonlySet<string> | undefined;
-  statements: boolean;
+  /** Statements about this party: forbidden, counts only, or opening precedence and digest too. */
+  statements: StatementPolicy;
+}
+
+export type StatementPolicy = 'forbid' | 'count' | 'open';
+
+/** What `trust --statements` records: true opens precedence and digest, false counts only, 'forbid' refuses statements. */
+export type StatementConsent = boolean | 'forbid';
+
+function policyOf(p: Pick<StoredParty, 'statements' | 'forbidStatements'>): StatementPolicy {
+  if (p.forbidStatements === true) return 'forbid';
+  return p.statements ? 'open' : 'count';
 }
 
 const MISS_RELOAD_MS = 1000;
@@ -23,7 +34,7 @@ function fromStored(p: StoredParty): MandateParty {
   if (signed.bundle.party !== p.party || !equalBytes(signed.bundle.root, p.root)) {
     throw new RelayError('store_inconsistent', `the mandate's bundle for ${p.party} does not match its pinned root`);
   }
-  return { party: p.party, signed, allow: p.allow === undefined ? undefined : new Set(p.allow), statements: p.statements };
+  return { party: p.party, signed, allow: p.allow === undefined ? undefined : new Set(p.allow), statements: policyOf(p) };
 }
 
 /**
@@ -34,15 +45,17 @@ function fromStored(p: StoredParty): MandateParty {
 export async function addParty(
   store: RelayStore,
   card: PartyCard,
-  options: { allow?: string[]; statements?: boolean },
+  options: { allow?: string[]; statements?: StatementConsent },
   now: number,
 ): Promise<{ added: boolean; seq: number }> {
   const b = card.signed.bundle;
   const held = await store.getParty(card.id);
   const allow = options.allow === undefined ? held?.allow : [...new Set(options.allow)].sort();
-  const statements = options.statements ?? held?.statements ?? false;
+  const consent: StatementConsent = options.statements ?? (held === undefined ? false : held.forbidStatements === true ? 'forbid' : held.statements);
+  const statements = consent === true;
+  const forbidStatements = consent === 'forbid';
   if (held === undefined) {
-    await store.putParty({ party: b.party, root: b.root, bundle: card.signed.bytes, seq: b.seq, bundleHash: card.signed.hash, allow, statements, updated: now });
+    await store.putParty({ party: b.party, root: b.root, bundle: card.signed.bytes, seq: b.seq, bundleHash: card.signed.hash, allow, statements, forbidStatements, updated: now });
     return { added: true, seq: b.seq };
   }
   if (!equalBytes(held.root, b.root)) {
@@ -54,7 +67,7 @@ export async function addParty(
   const newer = b.seq > pinned.bundle.seq && acceptBundle(pinned, card.signed);
   if (b.seq === pinned.bundle.seq) acceptBundle(pinned, card.signed); // two bundles of one sequence: bundle_stale
   const keep = newer ? card.signed : pinned;
-  await store.putParty({ party: b.party, root: b.root, bundle: keep.bytes, seq: keep.bundle.seq, bundleHash: keep.hash, allow, statements, updated: now });
+  await store.putParty({ party: b.party, root: b.root, bundle: keep.bytes, seq: keep.bundle.seq, bundleHash: keep.hash, allow, statements, forbidStatements, updated: now });
   return { added: false, seq: keep.bundle.seq };
 }
 

@@ -18,11 +18,14 @@ import type {
   KnownEnvelope,
   RelayStore,
   StoredCheckpoint,
+  StoredCosignature,
   StoredDelivery,
   StoredEnvelope,
   StoredParty,
 } from './relay-store.js';
 import type { EnvelopesTable, RelayDatabase } from './schema.js';
+import { KyselyWitnessStore, type WitnessDatabase } from '../witness/witness-store.js';
+import type { WitnessStore } from '../witness/witness.js';
 
 /** Bind parameters as Buffers: both drivers take them as BLOB / bytea. */
 function blob(b: Uint8Array): Buffer {
@@ -107,7 +110,9 @@ function partyFromRow(r: RelayDatabase['parties']): StoredParty {
     seq: r.seq,
     bundleHash: view(r.bundle_hash),
     allow: r.allow === null ? undefined : (JSON.parse(r.allow) as string[]),
-    statements: r.statements !== 0,
+    // 0: counts only; 1: consents to opening precedence and digest; 2: forbids statements.
+    statements: r.statements === 1,
+    ...(r.statements === 2 ? { forbidStatements: true } : {}),
     updated: r.updated,
   };
 }
@@ -192,7 +197,7 @@ export class KyselyRelayStore implements RelayStore {
       seq: p.seq,
       bundle_hash: blob(p.bundleHash),
       allow: p.allow === undefined ? null : JSON.stringify(p.allow),
-      statements: p.statements ? 1 : 0,
+      statements: p.forbidStatements === true ? 2 : p.statements ? 1 : 0,
       updated: p.updated,
     };
     await this.db
@@ -317,6 +322,54 @@ export class KyselyRelayStore implements RelayStore {
       if (c !== undefined) {
         await trx.insertInto('checkpoints').values({ size: c.size, root: blob(c.root), note: c.note, signed_at: c.signedAt }).execute();
       }
+    });
+  }
+
+  // ── Witnesses ──────────────────────────────────────────────────────────────────────────
+
+  witnessStore(): WitnessStore {
+    return new KyselyWitnessStore(this.db as unknown as Kysely<WitnessDatabase>);
+  }
+
+  async addCosignature(c: StoredCosignature, now: number): Promise<void> {
+    await this.db
+      .insertInto('cosignatures')
+      .values({ size: c.size, witness: c.witness, line: c.line, added: now })
+      .onConflict((oc) => oc.columns(['size', 'witness']).doNothing())
+      .execute();
+  }
+
+  async listCosignatures(size: number): Promise<StoredCosignature[]> {
+    const rows = await this.db.selectFrom('cosignatures').select(['size', 'witness', 'line']).where('size', '=', size).orderBy('witness').execute();
+    return rows;
+  }
+
+  async latestCosignedSize(min: number): Promise<number | undefined> {
+    const r = await this.db
+      .selectFrom('cosignatures')
+      .select('size')
+      .groupBy('size')
+      .having((eb) => eb.fn.countAll(), '>=', min)
+      .orderBy('size', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return r?.size;
+  }
+
+  async listPairEnvelopes(a: string, b: string, since: number, until: number, limit: number): Promise<Omit<StoredEnvelope, 'bytes' | 'receipt'>[]> {
+    const cols = ENVELOPE_COLUMNS.filter((c) => c !== 'bytes' && c !== 'receipt');
+    const rows = await this.db
+      .selectFrom('envelopes')
+      .select(cols)
+      .where((eb) => eb.or([eb.and([eb('from_party', '=', a), eb('to_party', '=', b)]), eb.and([eb('from_party', '=', b), eb('to_party', '=', a)])]))
+      .where('received', '>=', since)
+      .where('received', '<', until)
+      .orderBy('leaf_index')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => {
+      const { bytes: _b, receipt: _r, ...e } = envelopeFromRow({ ...r, bytes: Buffer.alloc(0), receipt: '' });
+      return e;
     });
   }
 

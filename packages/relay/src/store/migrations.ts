@@ -4,6 +4,7 @@
  * same schema builder code.
  */
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { createWitnessTable } from '../witness/witness-store.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -140,10 +141,34 @@ function initial(bytes: 'blob' | 'bytea'): Migration {
   };
 }
 
+/**
+ * Proof for third parties: the witness state of a relay that witnesses other logs
+ * (`witness_logs`), and the witness cosignatures this relay collected on its own checkpoints.
+ */
+function witnesses(bytes: 'blob' | 'bytea'): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await createWitnessTable(db, bytes);
+      await db.schema
+        .createTable('cosignatures')
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('witness', 'text', (c) => c.notNull())
+        .addColumn('line', 'text', (c) => c.notNull())
+        .addColumn('added', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('cosignatures_pk', ['size', 'witness'])
+        .execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('cosignatures').execute();
+      await db.schema.dropTable('witness_logs').execute();
+    },
+  };
+}
+
 /** The migrations, by name (applied in name order). */
 export function relayMigrations(dialect: Dialect): MigrationProvider {
   const bytes = dialect === 'postgres' ? 'bytea' : 'blob';
   return {
-    getMigrations: () => Promise.resolve({ '0001_initial': initial(bytes) }),
+    getMigrations: () => Promise.resolve({ '0001_initial': initial(bytes), '0002_witnesses': witnesses(bytes) }),
   };
 }

@@ -7,6 +7,7 @@
  * manager answers no submission before that call has returned.
  */
 import type { CompletedNode, NodeId } from '@backchannel/core';
+import type { WitnessStore } from '../witness/witness.js';
 import type { Dialect } from './migrations.js';
 
 export interface StoredParty {
@@ -17,8 +18,20 @@ export interface StoredParty {
   bundleHash: Uint8Array;
   /** Parties this one may talk with; undefined: any party of the mandate. */
   allow: string[] | undefined;
+  /** Consents to statements opening precedence and digest. */
   statements: boolean;
+  /** Forbids statements about this party altogether (the relay answers 403). */
+  forbidStatements?: boolean;
   updated: number;
+}
+
+/** A witness cosignature collected on one of this relay's checkpoints. */
+export interface StoredCosignature {
+  size: number;
+  /** The witness vkey, text form. */
+  witness: string;
+  /** The signature line, "— <name> <base64>\n". */
+  line: string;
 }
 
 export interface EnvelopeKey {
@@ -151,6 +164,17 @@ export interface RelayStore {
   getLeaves(start: number, end: number): Promise<Uint8Array[]>;
   /** The group commit: one transaction; returns once it is durable. */
   commitBatch(batch: CommitBatch): Promise<void>;
+
+  // Witnesses
+  /** The state of the witness this relay runs for other logs (RelayOptions.witness). */
+  witnessStore(): WitnessStore;
+  addCosignature(c: StoredCosignature, now: number): Promise<void>;
+  /** The cosignatures collected on the checkpoint of this size. */
+  listCosignatures(size: number): Promise<StoredCosignature[]>;
+  /** The largest checkpoint size with at least `min` cosignatures, if any. */
+  latestCosignedSize(min: number): Promise<number | undefined>;
+  /** Envelopes between the two parties (either direction) received in [since, until), by leaf index. */
+  listPairEnvelopes(a: string, b: string, since: number, until: number, limit: number): Promise<Omit<StoredEnvelope, 'bytes' | 'receipt'>[]>;
 
   // Envelopes
   findKnown(keys: readonly EnvelopeKey[]): Promise<KnownEnvelope[]>;

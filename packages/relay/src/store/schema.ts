@@ -1,3 +1,5 @@
+import type { WitnessLogsTable } from '../witness/witness-store.js';
+
 /**
  * Row types of the relay's database, one interface per table, as Kysely sees them. Row types
  * stay here; the relay works with the domain types of relay-store.ts (STYLE.md: kysely's
@@ -116,6 +118,15 @@ export interface RequestNoncesTable {
   expires: number;
 }
 
+/** A witness cosignature line collected on one of this relay's checkpoints. */
+export interface CosignaturesTable {
+  size: number;
+  /** The witness vkey (text form). */
+  witness: string;
+  line: string;
+  added: number;
+}
+
 export interface RelayDatabase {
   parties: PartiesTable;
   envelopes: EnvelopesTable;
@@ -128,4 +139,6 @@ export interface RelayDatabase {
   desk_items: DeskItemsTable;
   delivery_records: DeliveryRecordsTable;
   request_nonces: RequestNoncesTable;
+  witness_logs: WitnessLogsTable;
+  cosignatures: CosignaturesTable;
 }

@@ -3,7 +3,9 @@
  * that drive the app with `inject` — the app as a request→response function, no socket.
  */
 import { pino, type Logger } from 'pino';
-import { addParty } from '../../src/mandate/mandate.js';
+import { addParty, type StatementConsent } from '../../src/mandate/mandate.js';
+import type { WitnessTarget } from '../../src/witness/publisher.js';
+import type { WitnessConfig } from '../../src/witness/witness.js';
 import { DEFAULT_LIMITS, type RelayLimits } from '../../src/options.js';
 import { createRelay, type Relay } from '../../src/relay.js';
 import type { KyselyRelayStore } from '../../src/store/kysely-store.js';
@@ -25,14 +27,25 @@ export interface InProcessRelay {
 export async function inProcessRelay(
   world: World,
   backend: Backend,
-  options: { limits?: Partial<RelayLimits>; logger?: Logger; wrapStore?: (s: RelayStore) => RelayStore; clock?: () => number; db?: TestDb; allow?: Record<string, string[]> } = {},
+  options: {
+    limits?: Partial<RelayLimits>;
+    logger?: Logger;
+    wrapStore?: (s: RelayStore) => RelayStore;
+    clock?: () => number;
+    db?: TestDb;
+    allow?: Record<string, string[]>;
+    statements?: Record<string, StatementConsent>;
+    witness?: WitnessConfig;
+    witnesses?: WitnessTarget[];
+  } = {},
 ): Promise<InProcessRelay> {
   const db = options.db ?? (await testDb(backend));
   const opened = await openStore(db.url);
   const clock = options.clock ?? world.now;
   for (const p of [world.us, world.ir]) {
     const allow = options.allow?.[p.id];
-    await addParty(opened, p.card, allow === undefined ? {} : { allow }, clock());
+    const statements = options.statements?.[p.id];
+    await addParty(opened, p.card, { ...(allow === undefined ? {} : { allow }), ...(statements === undefined ? {} : { statements }) }, clock());
   }
   const store = options.wrapStore === undefined ? opened : options.wrapStore(opened);
   const relay = await createRelay({
@@ -44,6 +57,8 @@ export async function inProcessRelay(
     clock,
     logger: options.logger ?? pino({ level: 'silent' }),
     limits: { ...DEFAULT_LIMITS, housekeepingMs: 3_600_000, ...options.limits },
+    ...(options.witness === undefined ? {} : { witness: options.witness }),
+    ...(options.witnesses === undefined ? {} : { witnesses: options.witnesses }),
   });
   return {
     relay,

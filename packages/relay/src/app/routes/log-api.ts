@@ -52,7 +52,7 @@ export function registerLogRoutes(app: FastifyInstance, catalog: ApiCatalog, ctx
       tag: 'log',
       responses: { 200: { description: 'tlog-checkpoint signed note', contentType: 'text/plain; charset=utf-8' } },
     },
-    async (_req, reply) => reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(ctx.log.checkpoint.note),
+    async (_req, reply) => reply.type('text/plain; charset=utf-8').header('cache-control', 'no-store').send(ctx.publisher.note()),
   );
 
   addRoute(
