@@ -30,12 +30,20 @@ export const CLI_ERROR_CODES = [
   'address_in_use', // `serve`: the port is taken
   'address_unavailable', // `serve`: the host is not an address of this machine
   'cancelled', // the user cancelled a prompt
+  'not_confirmed', // `trust`: the fingerprint was not confirmed at the prompt
+  'fingerprint_required', // `trust` on a party home with no terminal and no --fingerprint (exit 2)
+  'root_required', // a root operation on a home whose root key has been moved offline
+  'body_required', // `send` with neither --body nor --body-file, or both
+  'not_sent', // `send`: no relay gave a receipt (the result is still printed; the note stays stored)
+  'sync_failed', // `sync`: no channel could be reached (the report is still printed)
+  'verify_failed', // `verify`: a relay could not be checked (unreachable); no misbehaviour found
+  'misbehaviour', // exit 3: an alert with evidence was found (sync, show, verify); the result is still printed
   'internal', // a bug: run again with BACKCHANNEL_DEBUG=1 and report it
 ] as const;
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 
 /** Exit status 2: the command line itself was wrong, nothing was attempted. */
-const USAGE_CODES: ReadonlySet<string> = new Set(['usage', 'passphrase_required', 'passphrase_mismatch', 'passphrase_reused']);
+const USAGE_CODES: ReadonlySet<string> = new Set(['usage', 'passphrase_required', 'passphrase_mismatch', 'passphrase_reused', 'fingerprint_required', 'body_required']);
 
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -45,7 +53,24 @@ export class CliError extends Error {
   constructor(code: CliErrorCode, message: string, options?: { cause?: unknown; exit?: ExitCode }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.exit = options?.exit ?? (USAGE_CODES.has(code) ? EXIT.usage : EXIT.failed);
+    this.exit = options?.exit ?? (code === 'misbehaviour' ? EXIT.misbehaviour : USAGE_CODES.has(code) ? EXIT.usage : EXIT.failed);
+  }
+}
+
+/**
+ * An error that keeps another component's stable code (the core's, the station's) with a
+ * sentence and exit status of the command line's choosing: a changed party key is the core's
+ * `root_mismatch`, and it exits 3 because it was raised as an alert with evidence.
+ */
+export class CodedError extends Error {
+  override readonly name = 'CodedError';
+  readonly code: string;
+  readonly exit: ExitCode;
+
+  constructor(code: string, message: string, exit: ExitCode, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.exit = exit;
   }
 }
 
@@ -74,7 +99,7 @@ const SYSTEM_CODES: Readonly<Record<string, CliErrorCode>> = {
 
 /** Turns anything thrown into the code, sentence and exit status the user sees. */
 export function describeError(e: unknown): ErrorReport {
-  if (e instanceof CliError) return { code: e.code, message: sentence(e.message), exit: e.exit };
+  if (e instanceof CliError || e instanceof CodedError) return { code: e.code, message: sentence(e.message), exit: e.exit };
   // Core errors are failures of the operation: a bad card, a wrong passphrase, a damaged key
   // file. None of them is by itself evidence of misbehaviour, so none exits 3; the verbs that
   // find misbehaviour (verify, sync) raise it deliberately, with the evidence.

@@ -205,3 +205,20 @@ export function parseFingerprint(value: string): string {
     throw usage('--fingerprint must be the 60 digits of a fingerprint, in groups or not (e.g. "12345 67890 …")');
   }
 }
+
+/** `--via ch,om` (relay ids, comma-separated, deduplicated, in the order given). */
+export function parseRelayIdList(value: string, flag: string): string[] {
+  const out: string[] = [];
+  for (const id of value.split(',')) {
+    if (!RELAY_ID_RE.test(id)) throw usage(`${flag} ${quote(value)} is not a comma-separated list of relay ids (e.g. "ch,om")`);
+    if (!out.includes(id)) out.push(id);
+  }
+  return out;
+}
+
+/** `--time-scale 0.01`: a positive number up to 1000 that multiplies delivery objectives. */
+export function parseTimeScale(value: string): number {
+  const n = /^[0-9]+(?:\.[0-9]+)?(?:e-?[0-9]+)?$/.test(value) ? Number(value) : NaN;
+  if (!Number.isFinite(n) || n <= 0 || n > 1000) throw usage(`--time-scale ${quote(value)} is not valid: give a positive number up to 1000 (e.g. 0.01)`);
+  return n;
+}

@@ -18,6 +18,12 @@ import { registerCard } from './commands/card.js';
 import { registerInit } from './commands/init.js';
 import { registerServe } from './commands/serve.js';
 import { registerTrust } from './commands/trust.js';
+import { registerSend } from './commands/send.js';
+import { registerSync } from './commands/sync.js';
+import { registerNotes } from './commands/notes.js';
+import { registerVerify } from './commands/verify.js';
+import { registerChannels } from './commands/channels.js';
+import { registerStation } from './commands/station-add.js';
 
 export const VERSION = '0.1.0';
 
@@ -39,6 +45,12 @@ export function buildProgram(ctx: Context): Command {
   registerCard(program, ctx);
   registerTrust(program, ctx);
   registerServe(program, ctx);
+  registerSend(program, ctx);
+  registerSync(program, ctx);
+  registerNotes(program, ctx);
+  registerVerify(program, ctx);
+  registerChannels(program, ctx);
+  registerStation(program, ctx);
   program.addHelpText(
     'after',
     `

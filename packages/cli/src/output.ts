@@ -13,7 +13,7 @@ export interface Io {
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
-type Style = 'bold' | 'red' | 'green' | 'yellow' | 'dim';
+export type Style = 'bold' | 'red' | 'green' | 'yellow' | 'dim';
 const SGR: Record<Style, [number, number]> = { bold: [1, 22], red: [31, 39], green: [32, 39], yellow: [33, 39], dim: [2, 22] };
 
 export class Output {

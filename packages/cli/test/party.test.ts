@@ -140,14 +140,14 @@ describe('an existing party home', () => {
     }
   });
 
-  it('answers trust and serve with not_supported, changing nothing', async () => {
+  it('refuses to trust its own card and relay-only serve flags, changing nothing', async () => {
     const before = await readdir(home);
     const t = await runCli(['trust', cardPath, '--home', home, '--json'], { env: PASSPHRASES });
-    expect(t.code).toBe(1);
-    expect(jsonError(t)).toMatchObject({ code: 'not_supported', message: expect.stringContaining('not yet supported on a party home') as unknown });
-    const s = await runInProcess(['serve', '--home', home, '--listen', '127.0.0.1:0'], PASSPHRASES);
-    expect(s.code).toBe(1);
-    expect(s.stderr).toMatch(/^backchannel: Serve is not yet supported on a party home/);
+    expect(t.code).toBe(2);
+    expect(jsonError(t)).toMatchObject({ code: 'usage', message: expect.stringContaining("is this home's own party card") as unknown });
+    const s = await runInProcess(['serve', '--home', home, '--db', 'sqlite:x.db'], PASSPHRASES);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toMatch(/^backchannel: --db, --tls-cert and --tls-key are for a relay home/);
     expect(await readdir(home)).toEqual(before);
   });
 });

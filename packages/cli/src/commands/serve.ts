@@ -3,14 +3,16 @@
  *
  * Unlocks the log key, starts the relay (@backchannel/relay startRelay), prints where it
  * listens, and runs until SIGINT or SIGTERM, then closes cleanly (in-flight batches commit,
- * the database closes) and exits 0. On a party home, `serve` runs the station's console: not
- * built yet, so it says so (exit 1).
+ * the database closes) and exits 0. With --tls-cert/--tls-key the relay serves HTTPS. On a
+ * party home, `serve` runs the station daemon (serve-station.ts).
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { CliError } from '../errors.js';
-import { formatListen, listenFromUrl, parseDbUrl, parseListen, redactDb, type Listen } from '../flags.js';
+import { formatListen, listenFromUrl, parseDbUrl, parseListen, parseTimeScale, redactDb, type Listen } from '../flags.js';
+import { serveStation } from './serve-station.js';
 import { isPartyHome, isRelayHome, openHome, resolveDb, type Home, type RelayHomeJson } from '../home.js';
 import { readRelayCard, unlockLogKey } from '../home-keys.js';
 import { loadRelay } from '../relay.js';
@@ -23,6 +25,29 @@ export interface ServeInput {
   homeDir: string;
   listen: Listen | undefined;
   db: string | undefined;
+  /** PEM certificate and key: the relay serves HTTPS. */
+  tls?: { cert: Buffer; key: Buffer };
+}
+
+/** The station daemon's defaults: a heartbeat every 10 minutes, a deadline sweep every 30 s. */
+export const DEFAULT_HEARTBEAT_S = 600;
+export const DEFAULT_CHECK_S = 30;
+
+function parseSeconds(value: string, flag: string): number {
+  if (!/^(?:0|[1-9][0-9]{0,6})$/.test(value)) throw new CliError('usage', `${flag} must be a whole number of seconds from 0 to 9999999`);
+  return Number(value);
+}
+
+async function readTlsFile(path: string, flag: string): Promise<Buffer> {
+  try {
+    const b = await readFile(path);
+    if (!b.toString('latin1').includes('-----BEGIN ')) throw new CliError('usage', `${flag} ${path} is not a PEM file`);
+    return b;
+  } catch (e) {
+    const errno = (e as { code?: unknown }).code;
+    if (errno === 'ENOENT') throw new CliError('file_not_found', `the ${flag} file ${path} does not exist`, { cause: e });
+    throw e;
+  }
 }
 
 export async function serveRelay(ctx: Context, home: Home<RelayHomeJson>, input: ServeInput): Promise<number> {
@@ -39,6 +64,7 @@ export async function serveRelay(ctx: Context, home: Home<RelayHomeJson>, input:
   }
   const level = ctx.io.env.BACKCHANNEL_LOG_LEVEL ?? 'info';
   if (!LOG_LEVELS.includes(level)) throw new CliError('usage', `BACKCHANNEL_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
+  if (input.tls !== undefined && home.json.url.startsWith('http://')) ctx.out.warn(`relay ${home.json.id}'s card names ${home.json.url}, but it serves HTTPS: stations reach it by its card's URL`);
   const relay = await loadRelay();
   const logKey = await unlockLogKey(ctx, home, card);
   ctx.out.progress(`Starting relay ${home.json.id} on ${formatListen(listen)} with ${redactDb(db)}…`);
@@ -47,7 +73,7 @@ export async function serveRelay(ctx: Context, home: Home<RelayHomeJson>, input:
   // Listen for signals before starting, so one that comes during start-up still closes cleanly.
   const stop = onceSignalled();
   try {
-    const running = await relay.startRelay({ id: home.json.id, name: home.json.name, url: home.json.url, origin: home.json.origin, logKey, card: card.json, db, listen, logger });
+    const running = await relay.startRelay({ id: home.json.id, name: home.json.name, url: home.json.url, origin: home.json.origin, logKey, card: card.json, db, listen, logger, ...(input.tls === undefined ? {} : { tls: input.tls }) });
     await ctx.out.result(`Relay ${home.json.id} is serving at ${running.url} (Ctrl-C to stop).`, { serving: { relay: home.json.id, url: running.url, port: running.port } });
     const signal = await stop.signalled;
     ctx.out.progress(`Received ${signal}; stopping (again to quit at once)…`);
@@ -97,21 +123,52 @@ export function registerServe(program: Command, ctx: Context): void {
   withCommonOptions(
     program
       .command('serve')
-      .description('relay: serve the relay API until SIGINT or SIGTERM (station: its console, not yet supported)')
+      .description('relay home: serve the relay API; party home: run the station daemon (push, deadlines, heartbeats); until SIGINT or SIGTERM')
       .option('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:7000 or [::1]:7000; port 0 picks a free port (default: the host and port of the relay’s URL)')
-      .option('--db <url>', 'database to use instead of the home’s: sqlite:<path> or postgres://…'),
+      .option('--db <url>', 'database to use instead of the home’s: sqlite:<path> or postgres://…')
+      .option('--tls-cert <file>', 'relay: serve HTTPS with this PEM certificate (chain); needs --tls-key')
+      .option('--tls-key <file>', 'relay: the PEM private key of --tls-cert')
+      .option('--heartbeat <seconds>', `station: send the heartbeat to every pinned party this often, 0 for never (default ${DEFAULT_HEARTBEAT_S})`)
+      .option('--check <seconds>', `station: check deadlines this often besides the per-note timers, 0 for never (default ${DEFAULT_CHECK_S})`)
+      .option('--time-scale <x>', 'station: multiply delivery objectives by x, for tests and demos (default 1)'),
   ).action(async (...args: unknown[]) => {
     const o = optionsOf(args);
     const listen = stringOption(o, 'listen');
     const db = stringOption(o, 'db');
+    const tlsCert = stringOption(o, 'tlsCert');
+    const tlsKey = stringOption(o, 'tlsKey');
     const input: ServeInput = {
       homeDir: homeDirOf(ctx, o),
       listen: listen === undefined ? undefined : parseListen(listen),
       db: db === undefined ? undefined : parseDbUrl(db),
     };
     const home = await openHome(input.homeDir);
-    if (isPartyHome(home)) throw new CliError('not_supported', `serve is not yet supported on a party home (${home.json.id}): the station's console is not built yet`);
+    if (isPartyHome(home)) {
+      if (input.db !== undefined || tlsCert !== undefined || tlsKey !== undefined) throw new CliError('usage', '--db, --tls-cert and --tls-key are for a relay home; a station keeps its store in its home');
+      const heartbeat = stringOption(o, 'heartbeat');
+      const check = stringOption(o, 'check');
+      const scale = stringOption(o, 'timeScale');
+      const stop = onceSignalled();
+      try {
+        await serveStation(
+          ctx,
+          home,
+          {
+            heartbeatSeconds: heartbeat === undefined ? DEFAULT_HEARTBEAT_S : parseSeconds(heartbeat, '--heartbeat'),
+            checkSeconds: check === undefined ? DEFAULT_CHECK_S : parseSeconds(check, '--check'),
+            timeScale: scale === undefined ? undefined : parseTimeScale(scale),
+            listen: listen !== undefined,
+          },
+          stop.signalled,
+        );
+      } finally {
+        stop.dispose();
+      }
+      return;
+    }
     if (!isRelayHome(home)) throw new Error('unreachable: home.json was checked');
+    if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new CliError('usage', '--tls-cert and --tls-key go together: give both, or neither');
+    if (tlsCert !== undefined && tlsKey !== undefined) input.tls = { cert: await readTlsFile(tlsCert, '--tls-cert'), key: await readTlsFile(tlsKey, '--tls-key') };
     await serveRelay(ctx, home, input);
   });
 }

@@ -5,8 +5,8 @@
  * mandate, in the relay's database (@backchannel/relay addPartyToMandate). The passphrase
  * unlocks the log key first: only whoever holds the relay's key changes what it serves.
  *
- * On a party home, `trust` pins a peer party or adds a relay as a channel: that is the
- * station's work, not built yet, so it says so (exit 1) and changes nothing.
+ * On a party home, `trust` pins a peer party or adds a relay as a channel of the home's station
+ * (station-trust.ts).
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -16,6 +16,7 @@ import { parseFingerprint, parseIdList } from '../flags.js';
 import { isPartyHome, isRelayHome, openHome, resolveDb, type Home, type RelayHomeJson } from '../home.js';
 import { readRelayCard, unlockLogKey } from '../home-keys.js';
 import { loadRelay } from '../relay.js';
+import { trustOnStation } from './station-trust.js';
 import { collect, homeDirOf, listOption, optionsOf, stringOption, withCommonOptions, type Context } from '../context.js';
 import type { Io } from '../output.js';
 
@@ -72,7 +73,7 @@ export async function readCardFile(io: Io, path: string): Promise<string> {
 }
 
 /** The card's declared kind, read before the full check so the error can say what it is. */
-function kindOf(text: string): unknown {
+export function kindOf(text: string): unknown {
   try {
     const v: unknown = JSON.parse(text);
     return v !== null && typeof v === 'object' ? (v as Record<string, unknown>).kind : undefined;
@@ -104,7 +105,7 @@ export function registerTrust(program: Command, ctx: Context): void {
   withCommonOptions(
     program
       .command('trust')
-      .description('relay: add a party to the mandate (station: pin a party or add a relay, not yet supported)')
+      .description('party home: pin another party, or add a relay as a channel; relay home: add a party to the mandate')
       .argument('<card>', 'the card file (JSON) to trust, or - for standard input')
       .option('--fingerprint <fp>', 'refuse the card unless it has this fingerprint (60 digits, spaces allowed)')
       .option('--allow <ids>', 'relay: the parties this party may exchange notes with, comma-separated (default: unchanged; for a new party, any party of the mandate)', collect)
@@ -125,7 +126,9 @@ export function registerTrust(program: Command, ctx: Context): void {
     };
     const home = await openHome(input.homeDir);
     if (isPartyHome(home)) {
-      throw new CliError('not_supported', `trust is not yet supported on a party home (${home.json.id}): pinning parties and adding relays belongs to the station, which is not built yet, and nothing was changed`);
+      if (input.allow !== undefined || input.statements !== undefined) throw new CliError('usage', '--allow and --statements set a relay\'s mandate; on a party home, trust takes only the card and --fingerprint');
+      await trustOnStation(ctx, home, input);
+      return;
     }
     if (!isRelayHome(home)) throw new Error('unreachable: home.json was checked');
     const r = await trustOnRelay(ctx, home, input);

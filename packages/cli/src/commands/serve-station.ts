@@ -1,0 +1,125 @@
+/**
+ * `backchannel serve --home PARTY_HOME [--heartbeat SECONDS] [--check SECONDS] [--time-scale X]`:
+ * the station daemon (DESIGN.md, "The station daemon and failover"). It holds a push connection
+ * to every relay (copies merged and acknowledged as they arrive, delivery records applied as they
+ * are logged, the end-to-end acknowledgement sent after each burst; a dropped connection is
+ * reopened and caught up with a sync), runs the deadline timers (half-deadline failover, drops,
+ * missed deadlines) with a periodic `checkDeadlines` as a backstop, and sends the hotline's
+ * heartbeat to every pinned party through every channel on a timer. It runs until SIGINT or
+ * SIGTERM, then closes the connections and the store and exits 0.
+ *
+ * What happens is written to standard error, one line per event (JSON lines with --json);
+ * standard output carries one line when the daemon is running. The web console (`--listen`)
+ * comes later: the flag is accepted and ignored with a warning.
+ */
+import type { Station, WatchEvent } from '@backchannel/station';
+import { CliError } from '../errors.js';
+import type { Home, PartyHomeJson } from '../home.js';
+import { openStation } from '../station-home.js';
+import { when } from '../table.js';
+import type { Context } from '../context.js';
+
+const CLOSE_TIMEOUT_MS = 10_000;
+
+export interface ServeStationInput {
+  heartbeatSeconds: number;
+  checkSeconds: number;
+  timeScale: number | undefined;
+  listen: boolean;
+}
+
+export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, input: ServeStationInput, signalled: Promise<NodeJS.Signals>): Promise<void> {
+  if (input.listen) ctx.out.warn('the station’s web console is not built yet: --listen is ignored, and the daemon runs without it');
+  const log = (event: string, fields: Record<string, unknown>, human: string): void => {
+    const at = Date.now();
+    ctx.io.stderr.write(ctx.out.json ? `${JSON.stringify({ at, event, ...fields })}\n` : `${when(at)}  ${human}\n`);
+  };
+  const station: Station = await openStation(ctx, home, {
+    timers: true,
+    ...(input.timeScale === undefined ? {} : { timeScale: input.timeScale }),
+  });
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    const onTimerOutcome = (r: Awaited<ReturnType<Station['checkDeadlines']>> | Error): void => {
+      if (r instanceof Error) {
+        log('error', { message: r.message }, `deadline check failed: ${r.message}`);
+        return;
+      }
+      for (const f of r.failovers) log('failover', f, `failover: note ${f.id} to ${f.relays.join(', ')} (${f.reason})`);
+      for (const d of r.drops) log('drop', d, `ALERT drop: relay ${d.relay} did not deliver note ${d.id} by its deadline`);
+      for (const m of r.missed) log('deadline_missed', { id: m }, `ALERT deadline missed: note ${m}`);
+    };
+    const onEvent = (e: WatchEvent): void => {
+      switch (e.type) {
+        case 'connected':
+          log('connected', { relay: e.relay }, `relay ${e.relay}: push connection open`);
+          break;
+        case 'disconnected':
+          log('disconnected', { relay: e.relay, error: e.error ?? null }, `relay ${e.relay}: push connection lost${e.error === undefined ? '' : ` (${e.error.code}: ${e.error.message})`}; reconnecting`);
+          break;
+        case 'received':
+          log('received', { ...e.entry }, `relay ${e.entry.relay}: ${e.entry.kind ?? 'copy'} ${e.entry.from ?? '?'}/${e.entry.id ?? '?'} ${e.entry.outcome}${e.entry.valid ? '' : ' (INVALID)'}`);
+          break;
+        case 'delivered':
+          log('delivered', { relay: e.relay }, `relay ${e.relay}: delivery record`);
+          break;
+        case 'acknowledged':
+          for (const a of e.acks) log('acknowledged', { ...a }, `acknowledgement to ${a.to} for ${a.notes.length} note(s) via ${a.via.join(', ')}`);
+          break;
+        case 'error':
+          log('error', { relay: e.relay ?? null, error: e.error }, `${e.relay === undefined ? '' : `relay ${e.relay}: `}${e.error.code}: ${e.error.message}`);
+          break;
+      }
+    };
+    const watch = await station.watch({ onEvent });
+    const check = (): void => {
+      station.checkDeadlines().then(onTimerOutcome, (e: unknown) => {
+        onTimerOutcome(e instanceof Error ? e : new Error(String(e)));
+      });
+    };
+    if (input.checkSeconds > 0) timers.push(setInterval(check, input.checkSeconds * 1000));
+    const beat = async (): Promise<void> => {
+      for (const p of (await station.parties()).filter((x) => !x.self)) {
+        try {
+          const r = await station.heartbeat(p.id);
+          log('heartbeat', { to: p.id, id: r.id, receipts: r.receipts, failures: r.failures }, `heartbeat to ${p.id}: ${r.receipts.map((x) => x.relay).join(', ') || 'no receipt'}${r.failures.length === 0 ? '' : `; failed: ${r.failures.map((f) => `${f.relay} (${f.code})`).join(', ')}`}`);
+        } catch (e) {
+          log('error', { message: e instanceof Error ? e.message : String(e) }, `heartbeat to ${p.id} failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+    };
+    if (input.heartbeatSeconds > 0) {
+      timers.push(
+        setInterval(() => {
+          void beat();
+        }, input.heartbeatSeconds * 1000),
+      );
+    }
+    const relays = (await station.channels()).map((c) => c.relay);
+    await ctx.out.result(`Station ${home.json.id}/${home.json.station} is running with ${relays.length} channel${relays.length === 1 ? '' : 's'} (${relays.join(', ') || 'none'}) (Ctrl-C to stop).`, {
+      serving: { party: home.json.id, station: home.json.station, relays },
+    });
+    const signal = await signalled;
+    ctx.out.progress(`Received ${signal}; stopping…`);
+    for (const t of timers.splice(0)) clearInterval(t);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => {
+        resolve('timeout');
+      }, CLOSE_TIMEOUT_MS);
+    });
+    const outcome = await Promise.race([
+      (async () => {
+        await watch.close();
+        await station.close();
+        return 'closed' as const;
+      })(),
+      timedOut,
+    ]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') throw new CliError('internal', `the station did not stop within ${CLOSE_TIMEOUT_MS / 1000} seconds after ${signal}`);
+  } finally {
+    for (const t of timers) clearInterval(t);
+    await station.close();
+  }
+}

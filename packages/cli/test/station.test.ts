@@ -1,0 +1,273 @@
+/**
+ * The desk verbs through real processes against real relays on loopback: two parties made
+ * with `init party`, three relays (`startRelay`, each on its own temporary SQLite file, both
+ * parties in its mandate), `trust` both ways, `send` through one relay and through all three,
+ * `sync` on the other side, `inbox`/`show --json` with three consistent copies and the
+ * attribution, `verify`, and the bad input: bad flags (2), an unknown party (1), a wrong
+ * passphrase (1), a changed party key (3, with an alert).
+ */
+import { createServer } from 'node:net';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ed25519Key, createParty, deriveOrigin, makeRelayCard, parsePartyCard, partyCardJson, type PartyCardJson } from '@backchannel/core';
+import { startRelay, type RunningRelay } from '@backchannel/relay';
+import { once } from 'node:events';
+import { PASSPHRASES, cleanupTemp, cliEnv, initPartyHome, jsonError, jsonOut, mapLimit, runCli, spawnCli, tempDir } from './helpers/cli.js';
+import { runInProcess } from './helpers/in-process.js';
+
+const running: RunningRelay[] = [];
+afterAll(async () => {
+  await Promise.all(running.splice(0).map((r) => r.close()));
+  await cleanupTemp();
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      s.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+interface Party {
+  home: string;
+  card: PartyCardJson;
+  cardPath: string;
+}
+
+async function relay(dir: string, id: string, parties: readonly PartyCardJson[]): Promise<{ id: string; cardPath: string; fingerprint: string }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const logKey = Ed25519Key.generate();
+  const origin = deriveOrigin(url, id);
+  const card = makeRelayCard({ id, name: `Relay ${id}`, url, origin, logKey });
+  const r = await startRelay({
+    id,
+    name: `Relay ${id}`,
+    url,
+    origin,
+    logKey,
+    card,
+    db: `sqlite:${join(dir, `${id}.db`)}`,
+    listen: { host: '127.0.0.1', port },
+    mandate: parties.map((p) => ({ card: parsePartyCard(p) })),
+  });
+  running.push(r);
+  const cardPath = join(dir, `${id}.card.json`);
+  await writeFile(cardPath, JSON.stringify(card));
+  return { id, cardPath, fingerprint: card.fingerprint };
+}
+
+const ok = (r: { code: number | null; stderr: string }): void => {
+  expect(r.code, r.stderr).toBe(0);
+};
+
+describe('two desks and three relays', () => {
+  let us: Party;
+  let ir: Party;
+  let relays: { id: string; cardPath: string; fingerprint: string }[];
+  let flashOne: string;
+  let flashAll: string;
+
+  beforeAll(async () => {
+    process.env.BACKCHANNEL_LOG_LEVEL ??= 'silent';
+    const made = await mapLimit(
+      [
+        ['us', 'United States'],
+        ['ir', 'Iran'],
+      ] as const,
+      2,
+      ([id, name]) => initPartyHome(id, name),
+    );
+    us = made[0]! as unknown as Party;
+    ir = made[1]! as unknown as Party;
+    const dir = await tempDir();
+    relays = [];
+    for (const id of ['ch', 'om', 'qa']) relays.push(await relay(dir, id, [us.card, ir.card]));
+  }, 60_000);
+
+  it('trust pins the other party and adds the relays (fingerprint required without a terminal)', async () => {
+    const noFp = await runInProcess(['trust', ir.cardPath, '--home', us.home, '--json'], PASSPHRASES);
+    expect(noFp.code).toBe(2);
+    expect(jsonError(noFp).code).toBe('fingerprint_required');
+
+    const jobs: [Party, string, string][] = [
+      [us, ir.cardPath, ir.card.fingerprint],
+      [ir, us.cardPath, us.card.fingerprint],
+      ...relays.flatMap((r) => [[us, r.cardPath, r.fingerprint] as [Party, string, string], [ir, r.cardPath, r.fingerprint] as [Party, string, string]]),
+    ];
+    // Each home's trusts run in order (the first relay added is the primary); the two homes in parallel.
+    const byHome = [jobs.filter((j) => j[0] === us), jobs.filter((j) => j[0] === ir)];
+    const results = await mapLimit(byHome, 2, async (list) => {
+      const out = [];
+      for (const [p, card, fp] of list) out.push(await runCli(['trust', card, '--home', p.home, '--fingerprint', fp, '--json'], { env: PASSPHRASES }));
+      return out;
+    });
+    for (const r of results.flat()) ok(r);
+    expect(jsonOut(results[0]![0]!)).toMatchObject({ kind: 'party', party: 'ir', status: 'pinned', seq: 1, fingerprint: ir.card.fingerprint });
+    expect(jsonOut(results[0]![1]!)).toMatchObject({ kind: 'relay', relay: 'ch', status: 'added', primary: true });
+    expect(jsonOut(results[0]![2]!)).toMatchObject({ kind: 'relay', relay: 'om', primary: false });
+
+    const wrongFp = await runInProcess(['trust', ir.cardPath, '--home', us.home, '--fingerprint', us.card.fingerprint, '--json'], PASSPHRASES);
+    expect(wrongFp.code).toBe(1);
+    expect(jsonError(wrongFp).code).toBe('fingerprint_mismatch');
+  }, 60_000);
+
+  it('sends FLASH through one relay and through all three, with checked receipts', async () => {
+    const [one, all] = await Promise.all([
+      runCli(['send', '--to', 'ir', '--precedence', 'FLASH', '--subject', 'Restraint', '--body', 'Do not escalate.', '--via', 'ch', '--failover', 'none', '--home', us.home, '--json'], { env: PASSPHRASES }),
+      runCli(['send', '--to', 'ir', '--precedence', 'flash', '--subject', 'Retaliation', '--body-file', '-', '--home', us.home, '--json'], { env: PASSPHRASES, input: 'Retaliation has concluded.\n' }),
+    ]);
+    ok(one);
+    ok(all);
+    const a = jsonOut(one) as { id: string; receipts: { relay: string; log_index: number }[] };
+    const b = jsonOut(all) as { id: string; receipts: { relay: string; log_index: number }[]; failures: unknown[] };
+    expect(a.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(a.receipts).toEqual([{ relay: 'ch', log_index: expect.any(Number) as unknown }]);
+    expect(b.receipts.map((r) => r.relay).sort()).toEqual(['ch', 'om', 'qa']);
+    expect(b.failures).toEqual([]);
+    flashOne = a.id;
+    flashAll = b.id;
+  }, 30_000);
+
+  it('the other desk syncs, and shows three identical copies with the attribution', async () => {
+    const s = await runCli(['sync', '--home', ir.home, '--json'], { env: PASSPHRASES });
+    ok(s);
+    const report = jsonOut(s) as { delivered: number; relays: { relay: string; ok: boolean }[]; alerts: number[] };
+    expect(report.delivered).toBe(2);
+    expect(report.relays.every((r) => r.ok)).toBe(true);
+    expect(report.alerts).toEqual([]);
+
+    const [show, inbox, single] = await Promise.all([
+      runCli(['show', flashAll, '--home', ir.home, '--json'], { env: PASSPHRASES }),
+      runCli(['inbox', '--home', ir.home, '--json'], { env: PASSPHRASES }),
+      runCli(['show', flashOne.slice(0, 8), '--home', ir.home], { env: PASSPHRASES }),
+    ]);
+    ok(show);
+    const note = jsonOut(show) as { id: string; from: string; to: string; precedence: string; subject: string; body: string; attribution: { level: string; party: string }; copies: { relay: string; received_at: number; digest: string; valid: boolean }[]; consistent: boolean };
+    expect(note).toMatchObject({ id: flashAll, from: 'us', to: 'ir', precedence: 'FLASH', subject: 'Retaliation', body: 'Retaliation has concluded.\n', consistent: true });
+    expect(note.attribution).toMatchObject({ party: 'us', level: 'institutional' });
+    expect(note.copies.map((c) => c.relay).sort()).toEqual(['ch', 'om', 'qa']);
+    expect(new Set(note.copies.map((c) => c.digest)).size).toBe(1);
+    for (const c of note.copies) expect(c).toMatchObject({ valid: true, received_at: expect.any(Number) as unknown });
+
+    ok(inbox);
+    const ids = (jsonOut(inbox) as { notes: { id: string; direction: string }[] }).notes.filter((n) => n.direction === 'in').map((n) => n.id);
+    expect(ids.sort()).toEqual([flashOne, flashAll].sort());
+
+    ok(single); // a prefix names the note; human output is an aligned page
+    expect(single.stdout).toContain('Do not escalate.');
+    expect(single.stdout).toMatch(/Copies \(consistent\):\nRELAY +RECEIVED +VALID +DIGEST\nch +/);
+  }, 40_000);
+
+  it('the sender learns of delivery and acknowledgement; verify checks every receipt', async () => {
+    ok(await runCli(['sync', '--home', us.home, '--json'], { env: PASSPHRASES }));
+    const [v, show] = await Promise.all([runCli(['verify', '--home', us.home, '--json'], { env: PASSPHRASES }), runCli(['show', flashAll, '--home', us.home, '--json'], { env: PASSPHRASES })]);
+    ok(v);
+    const report = jsonOut(v) as { ok: boolean; relays: { relay: string; ok: boolean; problems: string[] }[] };
+    expect(report.ok).toBe(true);
+    expect(report.relays.map((r) => [r.relay, r.ok, r.problems])).toEqual([
+      ['ch', true, []],
+      ['om', true, []],
+      ['qa', true, []],
+    ]);
+    ok(show);
+    const note = jsonOut(show) as { channels: { relay: string; delivered_at: number | null; log_index: number | null }[] };
+    expect(note.channels.map((c) => c.relay).sort()).toEqual(['ch', 'om', 'qa']);
+    for (const c of note.channels) expect(c.delivered_at).not.toBeNull();
+  }, 40_000);
+
+  it('refuses bad flags (2), an unknown party (1) and a wrong passphrase (1), with one clear sentence', async () => {
+    const cases: [string[], number, string][] = [
+      [['send', '--to', 'ir', '--precedence', 'URGENT', '--subject', 's', '--body', 'b', '--home', us.home, '--json'], 2, 'usage'],
+      [['send', '--to', 'ir', '--precedence', 'FLASH', '--subject', 's', '--home', us.home, '--json'], 2, 'body_required'],
+      [['send', '--to', 'ir', '--precedence', 'FLASH', '--subject', 's', '--body', 'b', '--body-file', 'x', '--home', us.home, '--json'], 2, 'usage'],
+      [['send', '--to', 'ir', '--precedence', 'FLASH', '--subject', 's', '--body', 'b', '--via', 'CH!', '--home', us.home, '--json'], 2, 'usage'],
+      [['show', 'xyz', '--home', us.home, '--json'], 2, 'usage'],
+      [['inbox', '--limit', '0', '--home', us.home, '--json'], 2, 'usage'],
+      [['alerts', '--kind', 'nonsense', '--home', us.home, '--json'], 2, 'usage'],
+    ];
+    for (const [args, code, err] of cases) {
+      const r = await runInProcess(args, PASSPHRASES);
+      expect(r.code, args.join(' ')).toBe(code);
+      expect(jsonError(r).code, args.join(' ')).toBe(err);
+    }
+    const unknown = await runCli(['send', '--to', 'fr', '--precedence', 'ROUTINE', '--subject', 's', '--body', 'b', '--home', us.home], { env: PASSPHRASES });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^backchannel: Party fr is not pinned at this station: pin its card with 'backchannel trust CARD\.json --home [^']+', and nothing was sent\.\n$/);
+    const wrong = await runCli(['inbox', '--home', us.home, '--json'], { env: { BACKCHANNEL_PASSPHRASE: 'not the passphrase' } });
+    expect(wrong.code).toBe(1);
+    expect(jsonError(wrong).code).toBe('passphrase_wrong');
+    const unknownRelay = await runInProcess(['send', '--to', 'ir', '--precedence', 'FLASH', '--subject', 's', '--body', 'b', '--via', 'xx', '--home', us.home, '--json'], PASSPHRASES);
+    expect(unknownRelay.code).toBe(1);
+    expect(jsonError(unknownRelay).code).toBe('unknown_relay');
+  }, 40_000);
+
+  it('serve runs the station daemon: a note pushed by the relays arrives without a sync, and SIGTERM stops it cleanly', async () => {
+    const daemon = spawnCli(['serve', '--home', ir.home, '--heartbeat', '0', '--json'], await cliEnv(PASSPHRASES));
+    let out = '';
+    let err = '';
+    daemon.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    daemon.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+    daemon.stdin.end();
+    try {
+      for (let i = 0; i < 100 && !out.includes('serving'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(JSON.parse(out)).toEqual({ serving: { party: 'ir', station: 'desk-1', relays: ['ch', 'om', 'qa'] } });
+      const sent = await runCli(['send', '--to', 'ir', '--precedence', 'FLASH', '--subject', 'Pushed', '--body', 'By push.', '--home', us.home, '--json'], { env: PASSPHRASES });
+      ok(sent);
+      const id = (jsonOut(sent) as { id: string }).id;
+      for (let i = 0; i < 100 && !err.includes(id); i++) await new Promise((r) => setTimeout(r, 100));
+      const events = err.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; relay?: string; id?: string });
+      expect(events.filter((e) => e.event === 'received' && e.id === id).map((e) => e.relay).sort()).toEqual(['ch', 'om', 'qa']);
+      const show = await runCli(['show', id, '--home', ir.home, '--json'], { env: PASSPHRASES });
+      ok(show);
+      expect(jsonOut(show)).toMatchObject({ id, consistent: true, body: 'By push.' });
+    } finally {
+      daemon.kill('SIGTERM');
+    }
+    const [code] = (await once(daemon, 'close')) as [number | null];
+    expect(code, err).toBe(0);
+  }, 40_000);
+
+  it('station add enrols a second desk whose notes the peer accepts under the new bundle', async () => {
+    const desk2 = join(await tempDir(), 'us-desk-2');
+    const add = await runCli(['station', 'add', '--home', us.home, '--new-home', desk2, '--json'], { env: PASSPHRASES });
+    ok(add);
+    expect(jsonOut(add)).toMatchObject({ party: 'us', station: 'desk-2', seq: 2, fingerprint: us.card.fingerprint, relays: [{ relay: 'ch', ok: true }, { relay: 'om', ok: true }, { relay: 'qa', ok: true }] });
+    const ch = relays[0]!;
+    for (const [card, fp] of [[ir.cardPath, ir.card.fingerprint], [ch.cardPath, ch.fingerprint]] as const) ok(await runCli(['trust', card, '--home', desk2, '--fingerprint', fp], { env: PASSPHRASES }));
+    const sent = await runCli(['send', '--to', 'ir', '--precedence', 'ROUTINE', '--subject', 'Consular', '--body', 'From the second desk.', '--home', desk2, '--json'], { env: PASSPHRASES });
+    ok(sent);
+    const id = (jsonOut(sent) as { id: string }).id;
+    const sync = await runCli(['sync', '--home', ir.home, '--json'], { env: PASSPHRASES });
+    ok(sync);
+    const show = await runCli(['show', id, '--home', ir.home, '--json'], { env: PASSPHRASES });
+    ok(show);
+    expect(jsonOut(show)).toMatchObject({ id, from: 'us', body: 'From the second desk.', consistent: true });
+    const noRoot = await runInProcess(['station', 'add', '--home', desk2, '--new-home', join(desk2, '..', 'd3'), '--json'], PASSPHRASES);
+    expect(noRoot.code).toBe(1);
+    expect(jsonError(noRoot).code).toBe('root_required');
+  }, 60_000);
+
+  it('refuses a changed party key with an alert and exit 3', async () => {
+    const impostor = await createParty({ id: 'ir', name: 'Iran', now: Date.now() });
+    const card = partyCardJson(impostor.bundle);
+    const path = join(await tempDir(), 'ir-new.card.json');
+    await writeFile(path, JSON.stringify(card));
+    const r = await runCli(['trust', path, '--home', us.home, '--fingerprint', card.fingerprint, '--json'], { env: PASSPHRASES });
+    expect(r.code).toBe(3);
+    expect(jsonError(r)).toMatchObject({ code: 'root_mismatch', message: expect.stringContaining('pinned under another root key') as unknown });
+    const alerts = await runInProcess(['alerts', '--home', us.home, '--json'], PASSPHRASES);
+    ok(alerts);
+    const list = (jsonOut(alerts) as { alerts: { kind: string; party: string | null; evidence: Record<string, unknown> }[] }).alerts;
+    expect(list).toEqual([expect.objectContaining({ kind: 'key_change', party: 'ir' })]);
+    expect(Object.keys(list[0]!.evidence).length).toBeGreaterThan(0);
+  }, 30_000);
+});
