@@ -24,6 +24,9 @@ import { registerNotes } from './commands/notes.js';
 import { registerVerify } from './commands/verify.js';
 import { registerChannels } from './commands/channels.js';
 import { registerStation } from './commands/station-add.js';
+import { registerSigner } from './commands/signer.js';
+import { registerRotate } from './commands/rotate.js';
+import { registerDemo } from './commands/demo.js';
 
 export const VERSION = '0.1.0';
 
@@ -51,6 +54,9 @@ export function buildProgram(ctx: Context): Command {
   registerVerify(program, ctx);
   registerChannels(program, ctx);
   registerStation(program, ctx);
+  registerSigner(program, ctx);
+  registerRotate(program, ctx);
+  registerDemo(program, ctx);
   program.addHelpText(
     'after',
     `

@@ -7,7 +7,8 @@
  * passphrase (1), a changed party key (3, with an alert).
  */
 import { createServer } from 'node:net';
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ed25519Key, createParty, deriveOrigin, makeRelayCard, parsePartyCard, partyCardJson, type PartyCardJson } from '@backchannel/core';
@@ -229,12 +230,35 @@ describe('two desks and three relays', () => {
       const show = await runCli(['show', id, '--home', ir.home, '--json'], { env: PASSPHRASES });
       ok(show);
       expect(jsonOut(show)).toMatchObject({ id, consistent: true, body: 'By push.' });
+
+      // sync beside the daemon hands over to it (station.sock, 0600): two at once acknowledge nothing twice.
+      expect((await stat(join(ir.home, 'station.sock'))).mode & 0o777).toBe(0o600);
+      const another = await runCli(['send', '--to', 'ir', '--precedence', 'ROUTINE', '--subject', 'Beside', '--body', 'While the daemon runs.', '--home', us.home, '--json'], { env: PASSPHRASES });
+      ok(another);
+      const syncs = await Promise.all([0, 1].map(() => runCli(['sync', '--home', ir.home, '--json'], { env: PASSPHRASES })));
+      const anotherId = (jsonOut(another) as { id: string }).id;
+      for (let i = 0; i < 100 && !err.includes(anotherId); i++) await new Promise((r) => setTimeout(r, 100));
+      type Report = { relays: { acknowledged: number }[]; received: { id: string | null; outcome: string }[] };
+      const reports = syncs.map((r) => {
+        ok(r);
+        return jsonOut(r) as unknown as Report;
+      });
+      const delivered = [...reports.flatMap((r) => r.received), ...err.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { event: string; id?: string; outcome?: string }).filter((e) => e.event === 'received')].filter(
+        (e) => e.id === anotherId && e.outcome === 'deliver',
+      );
+      expect(delivered).toHaveLength(1);
+      const handovers = err.split('\n').filter((l) => l.includes('"event":"handover"'));
+      expect(handovers).toHaveLength(2);
+      const second = await runCli(['serve', '--home', ir.home, '--json'], { env: PASSPHRASES });
+      expect(second.code).toBe(1);
+      expect(jsonError(second).code).toBe('address_in_use');
     } finally {
       daemon.kill('SIGTERM');
     }
     const [code] = (await once(daemon, 'close')) as [number | null];
     expect(code, err).toBe(0);
-  }, 40_000);
+    expect(existsSync(join(ir.home, 'station.sock'))).toBe(false);
+  }, 60_000);
 
   it('station add enrols a second desk whose notes the peer accepts under the new bundle', async () => {
     const desk2 = join(await tempDir(), 'us-desk-2');

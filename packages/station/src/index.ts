@@ -4,7 +4,7 @@
  *
  * Explicit named exports only: this list is the public API.
  */
-export { Station, type StationOptions, type PartyView } from './station.js';
+export { Station, type StationOptions, type PartyView, type BundleShare } from './station.js';
 export type { StationKeys } from './keys.js';
 export { systemClock, sleep, type Clock } from './clock.js';
 export { DEFAULT_POLICY, makePolicy, objectiveMs, planChannels, type ChannelCount, type Policy, type PrecedenceRule } from './policy.js';
@@ -12,11 +12,11 @@ export { STATION_ERROR_CODES, StationError, codeOf, describeFailure, isStationEr
 
 // What the station reports
 export type { SendRequest, SendResult } from './send.js';
-export type { SyncReport } from './sync.js';
+export type { SyncReport, SyncOptions, SyncProgress } from './sync.js';
 export type { ReceivedEntry } from './receive-copy.js';
 export type { AckSent } from './end-to-end-ack.js';
 export type { DeadlineReport } from './deadlines.js';
-export type { VerifyReport, RelayVerification } from './verify-logs.js';
+export type { VerifyReport, RelayVerification, VerifyOptions, VerifyProgress } from './verify-logs.js';
 export type { PinResult, RelayPinResult } from './trust.js';
 export type { AttributionView, ChannelHealthView, ChannelView, CopyView, InboxEntry, NoteStatus, NoteView, ThreadView, TimelineEvent } from './views.js';
 export { ALERT_KINDS, type Alert, type AlertKind, type Evidence, type EvidenceValue, type NoteRefHex } from './store/types.js';

@@ -163,8 +163,16 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
     });
   }
   if (opened?.content.kind === 'bundle' && (outcome.o.kind === 'deliver' || outcome.o.kind === 'duplicate')) {
-    // Outside the transaction: offering a bundle may raise a key_change alert.
-    await offerBundle(desk, openBundle(opened.content.bundle), relay).catch(() => undefined);
+    // Outside the transaction: offering a bundle may raise a key_change alert. A party speaks
+    // only for its own keys: a bundle of another party inside a note is ignored.
+    const offered = (() => {
+      try {
+        return openBundle(opened.content.bundle);
+      } catch {
+        return undefined;
+      }
+    })();
+    if (offered !== undefined && offered.bundle.party === from) await offerBundle(desk, offered, relay).catch(() => undefined);
   }
   const invalid = outcome.o.kind === 'invalid' && error !== undefined ? { error, validDigest: outcome.note?.digest } : undefined;
   return {

@@ -31,9 +31,9 @@ import { dispatch, findNote, sealAndStore, send, type SendRequest, type SendResu
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { StationStore } from './store/store.js';
 import type { Alert, AlertKind, OutgoingNote } from './store/types.js';
-import { sync, type SyncReport } from './sync.js';
+import { sync, type SyncOptions, type SyncReport } from './sync.js';
 import { addRelay, pinParty, type PinResult, type RelayPinResult } from './trust.js';
-import { verifyLogs, type VerifyReport } from './verify-logs.js';
+import { verifyLogs, type VerifyOptions, type VerifyReport } from './verify-logs.js';
 import { Watch, type ConnectPush, type WatchEvent } from './watch.js';
 import { listChannelHealth, listInbox, showNote, showThread, type ChannelHealthView, type InboxEntry, type NoteView, type ThreadView } from './views.js';
 
@@ -59,6 +59,18 @@ export interface StationOptions {
   timers?: boolean;
   /** Told about what the timers did (failovers, drops, missed deadlines) or why they failed. */
   onTimer?: (outcome: DeadlineReport | Error) => void;
+}
+
+/** What `shareBundle` reports for one peer party: the envelope's id and each relay's answer. */
+export interface BundleShare {
+  party: string;
+  /** The bundle envelope's id; undefined when there was no channel to send it through. */
+  id: string | undefined;
+  /** Relays that gave a (checked) receipt. */
+  receipts: string[];
+  failures: { relay: string; code: string; message: string }[];
+  /** Relays that had not answered yet; their submissions continue while the station is open. */
+  pending: string[];
 }
 
 export interface PartyView {
@@ -205,10 +217,11 @@ export class Station {
   /**
    * Fetches from every channel, verifies and merges the copies, acknowledges each to its relay,
    * sends the end-to-end acknowledgement back through every channel the notes came by, collects
-   * the delivery records of sent notes, and checks deadlines.
+   * the delivery records of sent notes, and checks deadlines. `onProgress` is told after each
+   * page fetched and at each later phase (a long sync of thousands of notes shows progress).
    */
-  async sync(): Promise<SyncReport> {
-    return sync(this.#desk);
+  async sync(opts: SyncOptions = {}): Promise<SyncReport> {
+    return sync(this.#desk, opts);
   }
 
   /** Notes in both directions, newest first. */
@@ -252,9 +265,10 @@ export class Station {
    * Checks every receipt and checkpoint held against the relays' logs: inclusion of every
    * receipt in the current tree, consistency of every checkpoint seen with the current one.
    * A fork or a receipt for something not in the log is an alert with the evidence.
+   * `onProgress` is told as each relay starts and every 25 receipts checked.
    */
-  async verify(): Promise<VerifyReport> {
-    return verifyLogs(this.#desk);
+  async verify(opts: VerifyOptions = {}): Promise<VerifyReport> {
+    return verifyLogs(this.#desk, opts);
   }
 
   /** Alerts with their evidence, oldest first. */
@@ -293,6 +307,49 @@ export class Station {
     await w.start();
     await this.sync();
     return w;
+  }
+
+  /**
+   * Sends this party's current bundle sealed to each pinned peer party (default: every one), as
+   * a `bundle` content envelope through every channel (DESIGN.md, "Identities": stations send
+   * new bundles to their peer party, sealed). The peer accepts it only under the root it pinned;
+   * another root is a `key_change` alert there. Send it after `publishBundle`: a peer that sees
+   * an envelope naming a bundle it does not hold fetches the bundle from the relay.
+   */
+  async shareBundle(opts: { to?: readonly string[] } = {}): Promise<BundleShare[]> {
+    const self = await this.#store.getParty(this.party);
+    const bundle = (self?.bundle ?? this.#desk.keys.bundle).bytes;
+    const peers = (await this.#store.listParties()).filter((p) => !p.self).map((p) => p.id);
+    for (const p of opts.to ?? []) if (!peers.includes(p)) throw new StationError('unknown_party', `party ${p} is not pinned at this station`);
+    const out: BundleShare[] = [];
+    const via = (await this.#store.listRelays()).map((r) => r.id);
+    for (const to of opts.to ?? peers) {
+      if (via.length === 0) {
+        out.push({ party: to, id: undefined, receipts: [], failures: [], pending: [] });
+        continue;
+      }
+      const { note, chosen } = await sealAndStore(this.#desk, {
+        to,
+        precedence: 'PRIORITY',
+        content: () => ({ kind: 'bundle', bundle }),
+        replyTo: undefined,
+        signer: undefined,
+        via,
+        failover: 'none',
+      });
+      // Nothing acknowledges a bundle: no deadline runs for it.
+      await this.#store.updateOutgoing(note.id, { closedAt: this.#desk.clock.now() });
+      const s = await dispatch(this.#desk, note, chosen);
+      const answers = [...s.answers.values()];
+      out.push({
+        party: to,
+        id: note.id,
+        receipts: answers.filter((a) => a.ok).map((a) => a.relay),
+        failures: answers.filter((a) => !a.ok).map((a) => ({ relay: a.relay, code: a.code ?? 'internal', message: a.message ?? '' })),
+        pending: s.waiting,
+      });
+    }
+    return out;
   }
 
   /** Sends this party's current bundle to every relay (after a rotation), reporting each. */

@@ -29,14 +29,43 @@ export interface SyncReport {
   alerts: number[];
 }
 
+/**
+ * Progress of a sync, for a person watching a long one: `fetch` after each page of copies from
+ * a relay (with that relay's running count), then `acks`, `deliveries` and `deadlines` once each.
+ */
+export interface SyncProgress {
+  phase: 'fetch' | 'acks' | 'deliveries' | 'deadlines';
+  /** The relay of a `fetch` step. */
+  relay?: string;
+  /** Copies fetched so far from that relay (fetch), or from every relay (the other phases). */
+  fetched: number;
+  /** Copies fetched so far from every relay. */
+  total: number;
+}
+
+export interface SyncOptions {
+  /** Told how the sync goes; must not throw (what it throws is ignored). */
+  onProgress?: (p: SyncProgress) => void;
+}
+
 const FETCH_LIMIT = 50;
 const MAX_PAGES = 200;
 
-export async function sync(desk: Desk): Promise<SyncReport> {
-  return desk.syncLock.run(() => syncOnce(desk));
+export async function sync(desk: Desk, opts: SyncOptions = {}): Promise<SyncReport> {
+  return desk.syncLock.run(() => syncOnce(desk, progressOf(opts.onProgress)));
 }
 
-async function syncOnce(desk: Desk): Promise<SyncReport> {
+function progressOf(fn: ((p: SyncProgress) => void) | undefined): (p: SyncProgress) => void {
+  return (p) => {
+    try {
+      fn?.(p);
+    } catch {
+      // a progress display must never break a sync
+    }
+  };
+}
+
+async function syncOnce(desk: Desk, progress: (p: SyncProgress) => void): Promise<SyncReport> {
   const before = await lastAlertId(desk);
   const channels = await desk.channels();
   const relays: SyncReport['relays'] = [];
@@ -46,7 +75,9 @@ async function syncOnce(desk: Desk): Promise<SyncReport> {
       const r = { relay: ch.entry.id, ok: true, fetched: 0, acknowledged: 0, deliveries: 0 } as SyncReport['relays'][number];
       relays.push(r);
       try {
-        const got = await pullCopies(desk, ch, received);
+        const got = await pullCopies(desk, ch, received, (fetched) => {
+          progress({ phase: 'fetch', relay: ch.entry.id, fetched, total: received.length });
+        });
         r.fetched = got.fetched;
         r.acknowledged = got.acknowledged;
         if (got.error !== undefined) {
@@ -60,7 +91,9 @@ async function syncOnce(desk: Desk): Promise<SyncReport> {
       }
     }),
   );
+  progress({ phase: 'acks', fetched: received.length, total: received.length });
   const acks = await sendEndToEndAcks(desk);
+  progress({ phase: 'deliveries', fetched: received.length, total: received.length });
   await Promise.all(
     channels.map(async (ch) => {
       const r = relays.find((x) => x.relay === ch.entry.id);
@@ -76,13 +109,14 @@ async function syncOnce(desk: Desk): Promise<SyncReport> {
       }
     }),
   );
+  progress({ phase: 'deadlines', fetched: received.length, total: received.length });
   const deadlines = await desk.deadlineLock.run(() => checkDeadlines(desk));
   const alerts = (await desk.store.listAlerts()).filter((a) => a.id > before).map((a) => a.id);
   relays.sort((a, b) => channels.findIndex((c) => c.entry.id === a.relay) - channels.findIndex((c) => c.entry.id === b.relay));
   return { relays, received, delivered: received.filter((e) => e.outcome === 'deliver').length, acks, deadlines, alerts };
 }
 
-async function pullCopies(desk: Desk, ch: Channel, received: ReceivedEntry[]): Promise<{ fetched: number; acknowledged: number; error: unknown }> {
+async function pullCopies(desk: Desk, ch: Channel, received: ReceivedEntry[], onPage: (fetched: number) => void): Promise<{ fetched: number; acknowledged: number; error: unknown }> {
   const relay = ch.entry.id;
   let after = await desk.store.getCursor(relay, 'fetch');
   let fetched = 0;
@@ -105,6 +139,7 @@ async function pullCopies(desk: Desk, ch: Channel, received: ReceivedEntry[]): P
     }
     after = p.next;
     await desk.store.setCursor(relay, 'fetch', after);
+    onPage(fetched);
     if (!p.more || p.items.length === 0) break;
   }
   return { fetched, acknowledged, error: undefined };

@@ -44,22 +44,59 @@ export interface RelayVerification {
   receipts: number;
 }
 
+/**
+ * Progress of a verification: `relay` when a relay's check starts, `receipts` after each batch
+ * of inclusion proofs (every 25 receipts, and the last).
+ */
+export interface VerifyProgress {
+  phase: 'relay' | 'receipts';
+  relay: string;
+  /** Relays started so far, and how many there are. */
+  relayIndex: number;
+  relays: number;
+  /** Receipts of this relay checked so far, and how many it has. */
+  checked: number;
+  receipts: number;
+}
+
+export interface VerifyOptions {
+  /** Told how the verification goes; must not throw (what it throws is ignored). */
+  onProgress?: (p: VerifyProgress) => void;
+}
+
+const PROGRESS_EVERY = 25;
+
 interface HeldReceipt {
   what: string;
   receipt: string;
 }
 
-export async function verifyLogs(desk: Desk): Promise<VerifyReport> {
+export async function verifyLogs(desk: Desk, opts: VerifyOptions = {}): Promise<VerifyReport> {
   const before = (await desk.store.listAlerts()).reduce((m, a) => Math.max(m, a.id), 0);
   const channels = await desk.channels();
   const held = await heldReceipts(desk);
   const relays: RelayVerification[] = [];
-  for (const ch of channels) relays.push(await verifyRelay(desk, ch, held.get(ch.entry.id) ?? []));
+  for (const [i, ch] of channels.entries()) {
+    const receipts = held.get(ch.entry.id) ?? [];
+    const tell = (phase: VerifyProgress['phase'], checked: number): void => {
+      try {
+        opts.onProgress?.({ phase, relay: ch.entry.id, relayIndex: i + 1, relays: channels.length, checked, receipts: receipts.length });
+      } catch {
+        // a progress display must never break a verification
+      }
+    };
+    tell('relay', 0);
+    relays.push(
+      await verifyRelay(desk, ch, receipts, (checked) => {
+        tell('receipts', checked);
+      }),
+    );
+  }
   const alerts = (await desk.store.listAlerts()).filter((a) => a.id > before).map((a) => a.id);
   return { ok: relays.every((r) => r.ok) && alerts.length === 0, relays, alerts };
 }
 
-async function verifyRelay(desk: Desk, ch: Channel, receipts: readonly HeldReceipt[]): Promise<RelayVerification> {
+async function verifyRelay(desk: Desk, ch: Channel, receipts: readonly HeldReceipt[], onChecked: (checked: number) => void): Promise<RelayVerification> {
   const relay = ch.entry.id;
   const out: RelayVerification = { relay, ok: true, problems: [], size: undefined, checkpoints: 0, receipts: 0 };
   const problem = (p: string): void => {
@@ -134,6 +171,7 @@ async function verifyRelay(desk: Desk, ch: Channel, receipts: readonly HeldRecei
   await desk.store.saveCheckpoint({ relay, size: head.size, rootHash: head.rootHash, note: headNote, seenAt: desk.clock.now(), consistent: out.ok });
 
   for (const r of receipts) {
+    if (out.receipts > 0 && out.receipts % PROGRESS_EVERY === 0) onChecked(out.receipts);
     out.receipts++;
     let leaf: Uint8Array;
     let index: number;
@@ -167,6 +205,7 @@ async function verifyRelay(desk: Desk, ch: Channel, receipts: readonly HeldRecei
       await raiseMissing(desk, relay, r, index, head.size, headNote, f.message);
     }
   }
+  if (receipts.length > 0) onChecked(out.receipts);
   return out;
 }
 

@@ -13,7 +13,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CATEGORIES, MAX_ENVELOPE_BYTES, PRECEDENCES, type Category, type Precedence } from '@backchannel/core';
-import type { SendRequest, SendResult } from '@backchannel/station';
+import type { SendRequest, SendResult, Station } from '@backchannel/station';
+import { handOver } from '../handover.js';
 import { CliError, CodedError, EXIT, usage } from '../errors.js';
 import { parseKeyId, parsePartyId, parseRelayIdList, parseTimeScale, quote } from '../flags.js';
 import type { Io } from '../output.js';
@@ -78,6 +79,16 @@ export function humanSend(r: SendResult): string {
   ].join('\n');
 }
 
+/** Sends on an open station (the command's, or the daemon's when handed over). */
+export async function sendOn(ctx: Context, station: Station, req: SendRequest, replyId: string | undefined, homeDir: string): Promise<SendResult> {
+  if (!(await station.parties()).some((p) => p.id === req.to && !p.self)) {
+    throw new CodedError('unknown_party', `party ${req.to} is not pinned at this station: pin its card with 'backchannel trust CARD.json --home ${homeDir}', and nothing was sent`, EXIT.failed);
+  }
+  if (replyId !== undefined) req.replyTo = await resolveNoteId(station, replyId);
+  ctx.out.progress(`Sealing and submitting to ${req.via?.join(', ') ?? 'the policy’s channels'}…`);
+  return station.send(req);
+}
+
 export function registerSend(program: Command, ctx: Context): void {
   withCommonOptions(
     program
@@ -122,19 +133,8 @@ export function registerSend(program: Command, ctx: Context): void {
     const timeScale = scale === undefined ? undefined : parseTimeScale(scale);
     const home = await partyHomeOf(ctx, o, 'send');
     req.body = body ?? (await readBody(ctx.io, bodyFile ?? '-'));
-    const r = await withStation(
-      ctx,
-      home,
-      async (station) => {
-        if (!(await station.parties()).some((p) => p.id === req.to && !p.self)) {
-          throw new CodedError('unknown_party', `party ${req.to} is not pinned at this station: pin its card with 'backchannel trust CARD.json --home ${home.dir}', and nothing was sent`, EXIT.failed);
-        }
-        if (replyId !== undefined) req.replyTo = await resolveNoteId(station, replyId);
-        ctx.out.progress(`Sealing and submitting to ${req.via?.join(', ') ?? 'the policy’s channels'}…`);
-        return station.send(req);
-      },
-      timeScale === undefined ? {} : { timeScale },
-    );
+    const handed = timeScale === undefined ? await handOver(ctx, home, { verb: 'send', request: { ...req }, replyTo: replyId ?? null }) : { handed: false as const };
+    const r = handed.handed ? (handed.result as SendResult) : await withStation(ctx, home, (station) => sendOn(ctx, station, req, replyId, home.dir), timeScale === undefined ? {} : { timeScale });
     await ctx.out.result(humanSend(r), r);
     if (r.receipts.length === 0 && r.pending.length === 0) {
       throw new CliError('not_sent', `no relay gave a receipt for note ${r.id} (${r.failures.map((f) => `${f.relay}: ${f.code}`).join('; ') || 'no channel answered'}); it stays stored, sealed, for a resend`);

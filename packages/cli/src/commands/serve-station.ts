@@ -11,8 +11,16 @@
  * What happens is written to standard error, one line per event (JSON lines with --json);
  * standard output carries one line when the daemon is running. The web console (`--listen`)
  * comes later: the flag is accepted and ignored with a warning.
+ *
+ * While it runs, `sync`, `send` and `verify` on the same home hand over to it through the Unix
+ * socket `station.sock` in the home (handover.ts): they run on the daemon's open station instead
+ * of opening the store beside it. A second `serve` on the home is refused (`address_in_use`).
  */
-import type { Station, WatchEvent } from '@backchannel/station';
+import type { SendRequest, Station, WatchEvent } from '@backchannel/station';
+import { daemonRunning, serveHandover, socketPath } from '../handover.js';
+import { readBundle } from '../station-home.js';
+import { sendOn } from './send.js';
+import { verifyOn } from './verify.js';
 import { CliError } from '../errors.js';
 import type { Home, PartyHomeJson } from '../home.js';
 import { openStation } from '../station-home.js';
@@ -34,12 +42,35 @@ export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, inpu
     const at = Date.now();
     ctx.io.stderr.write(ctx.out.json ? `${JSON.stringify({ at, event, ...fields })}\n` : `${when(at)}  ${human}\n`);
   };
+  if (await daemonRunning(home)) throw new CliError('address_in_use', `a station daemon already runs on ${home.dir} (its socket ${socketPath(home)} answers)`);
   const station: Station = await openStation(ctx, home, {
     timers: true,
     ...(input.timeScale === undefined ? {} : { timeScale: input.timeScale }),
   });
   const timers: NodeJS.Timeout[] = [];
+  let stopHandover: (() => Promise<void>) | undefined;
   try {
+    // The other verbs on this home (sync, send, verify) hand over to this daemon (handover.ts).
+    const pub = (await readBundle(home)).bundle.stations.find((x) => x.id === home.json.station)?.pub;
+    if (pub === undefined) throw new CliError('home_invalid', `the home at ${home.dir} is damaged: its bundle does not list station ${home.json.station}`);
+    stopHandover = await serveHandover(
+      home,
+      pub,
+      async (req, progress) => {
+        log('handover', { verb: req.verb }, `handed over: ${req.verb}`);
+        switch (req.verb) {
+          case 'sync':
+            return station.sync({ onProgress: progress });
+          case 'verify':
+            return verifyOn(station, progress);
+          case 'send':
+            return sendOn(ctx, station, req.request as unknown as SendRequest, req.replyTo ?? undefined, home.dir);
+        }
+      },
+      (e) => {
+        log('error', { message: e instanceof Error ? e.message : String(e) }, `handover failed: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    );
     const onTimerOutcome = (r: Awaited<ReturnType<Station['checkDeadlines']>> | Error): void => {
       if (r instanceof Error) {
         log('error', { message: r.message }, `deadline check failed: ${r.message}`);
@@ -110,6 +141,9 @@ export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, inpu
     });
     const outcome = await Promise.race([
       (async () => {
+        const stop = stopHandover;
+        stopHandover = undefined;
+        await stop();
         await watch.close();
         await station.close();
         return 'closed' as const;
@@ -120,6 +154,7 @@ export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, inpu
     if (outcome === 'timeout') throw new CliError('internal', `the station did not stop within ${CLOSE_TIMEOUT_MS / 1000} seconds after ${signal}`);
   } finally {
     for (const t of timers) clearInterval(t);
+    await stopHandover?.();
     await station.close();
   }
 }

@@ -8,8 +8,8 @@
  * station passphrase: every desk of a party signs as its offices and reads every note), the
  * signer certificates, the new bundle and card. The root key is not copied. DIR's bundle and
  * card are replaced by the new ones, and DIR's station sends the new bundle to every relay
- * (`publishBundle`): relays then accept the new desk, and the peer fetches the bundle from a
- * relay the first time a note names it. `station publish --home DIR` sends it again.
+ * (`publishBundle`: relays then accept the new desk) and sealed to every pinned peer party
+ * (`shareBundle`). `station publish --home DIR` sends it again.
  *
  * The new desk's archive starts empty: pin the other parties and add the relays there with
  * `trust`.
@@ -17,51 +17,20 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Ed25519Key, equalBytes, partyCardJson, signBundle } from '@backchannel/core';
+import { Ed25519Key, partyCardJson, signBundle } from '@backchannel/core';
 import { CliError } from '../errors.js';
 import { parseKeyId } from '../flags.js';
-import { HomeCreation, LAYOUT, MODE, readHomeFile, resolveHomeDir, writeFileAtomic, type Home, type PartyHomeJson } from '../home.js';
-import { KEY_LABELS, openKeyFile, sealKeyFile } from '../keyfiles.js';
-import { getPassphrase } from '../passphrase.js';
-import { partyHomeOf, withStation } from '../party.js';
-import { readBundle } from '../station-home.js';
-import { table } from '../table.js';
+import { HomeCreation, LAYOUT, MODE, readHomeFile, resolveHomeDir, type Home, type PartyHomeJson } from '../home.js';
+import { KEY_LABELS, sealKeyFile } from '../keyfiles.js';
+import { partyHomeOf } from '../party.js';
+import { humanPublished, installBundle, publishEverywhere, publishFailures, unlockRoot, type Published } from '../root.js';
 import { optionsOf, stringOption, withCommonOptions, type Context } from '../context.js';
 
-type Published = { relay: string; ok: boolean; code?: string; message?: string }[];
-
-async function publish(ctx: Context, home: Home<PartyHomeJson>): Promise<Published> {
-  return withStation(ctx, home, (s) => s.publishBundle());
-}
-
-function humanPublished(p: Published): string {
-  if (p.length === 0) return 'No relays to send the bundle to yet (add them with trust).';
-  return table(
-    [{ title: 'RELAY' }, { title: 'BUNDLE' }],
-    p.map((x) => [x.relay, x.ok ? 'sent' : `failed (${x.code ?? 'error'}: ${x.message ?? ''})`]),
-  );
-}
-
-export async function stationAdd(ctx: Context, home: Home<PartyHomeJson>, newDir: string, stationId: string | undefined): Promise<{ party: string; station: string; seq: number; home: string; new_home: string; fingerprint: string; relays: Published }> {
+export async function stationAdd(ctx: Context, home: Home<PartyHomeJson>, newDir: string, stationId: string | undefined): Promise<{ party: string; station: string; seq: number; home: string; new_home: string; fingerprint: string } & Published> {
   await HomeCreation.check(newDir);
-  const rootFile = await readHomeFile(home, LAYOUT.rootKey).catch((e: unknown) => {
-    throw new CliError('root_required', `adding a station is a root operation, and ${join(home.dir, LAYOUT.rootKey)} is not there: put the root key back from offline storage (docs/cli.md, "Keeping the root key offline")`, { cause: e });
-  });
-  const old = await readBundle(home);
+  const { root, stationPass, old } = await unlockRoot(ctx, home, 'adding a station');
   const id = stationId ?? nextStationId(old.bundle.stations.map((s) => s.id));
   if (old.bundle.stations.some((s) => s.id === id)) throw new CliError('usage', `party ${home.json.id} already has a station ${id}; choose another --station`);
-  const stationPass = await getPassphrase(ctx.io, 'station', { confirm: false });
-  const rootPass = await getPassphrase(ctx.io, 'root', { confirm: false });
-  // Both passphrases are checked before anything is made.
-  openKeyFile(stationPass, KEY_LABELS.station(home.json.id, home.json.station), await readHomeFile(home, LAYOUT.stationKey)).fill(0);
-  const seed = openKeyFile(rootPass, KEY_LABELS.root(home.json.id), rootFile);
-  let root: Ed25519Key;
-  try {
-    root = Ed25519Key.fromSeed(seed);
-  } finally {
-    seed.fill(0);
-  }
-  if (!equalBytes(root.publicKey, old.bundle.root)) throw new CliError('home_invalid', `the home at ${home.dir} is damaged: ${LAYOUT.rootKey} is not the root of ${LAYOUT.bundle}`);
 
   const now = Date.now();
   const key = Ed25519Key.generate();
@@ -82,16 +51,14 @@ export async function stationAdd(ctx: Context, home: Home<PartyHomeJson>, newDir
     await tx.write(LAYOUT.bundle, next.bytes, MODE.public);
     await tx.write(LAYOUT.card, `${JSON.stringify(card, null, 2)}\n`, MODE.public);
     // The existing desk moves to the new bundle before the new home exists as a home.
-    await writeFileAtomic(join(home.dir, LAYOUT.bundle), next.bytes, MODE.public);
-    await writeFileAtomic(join(home.dir, LAYOUT.card), `${JSON.stringify(card, null, 2)}\n`, MODE.public);
+    await installBundle(home, next);
     await tx.commit({ kind: 'party', version: 1, id: home.json.id, name: home.json.name, station: id });
   } catch (e) {
     await tx.rollback();
     throw e;
   }
-  ctx.out.progress('Sending the new bundle to the relays…');
-  const relays = await publish(ctx, home);
-  return { party: home.json.id, station: id, seq: next.bundle.seq, home: home.dir, new_home: newDir, fingerprint: card.fingerprint, relays };
+  const published = await publishEverywhere(ctx, home);
+  return { party: home.json.id, station: id, seq: next.bundle.seq, home: home.dir, new_home: newDir, fingerprint: card.fingerprint, ...published };
 }
 
 function nextStationId(taken: readonly string[]): string {
@@ -114,24 +81,24 @@ export function registerStation(program: Command, ctx: Context): void {
     const newDir = resolveHomeDir(stringOption(o, 'newHome'), ctx.io.env);
     if (newDir === home.dir) throw new CliError('usage', '--new-home must be another folder than --home');
     const r = await stationAdd(ctx, home, newDir, stationId);
-    const failed = r.relays.filter((x) => !x.ok);
+    const failed = publishFailures(r);
     await ctx.out.result(
       [
         `Added station ${r.station} of party ${r.party} in ${r.new_home}, under bundle ${r.seq}.`,
         `Fingerprint (unchanged): ${r.fingerprint}`,
-        humanPublished(r.relays),
+        humanPublished(r),
         `Next, in the new home: 'backchannel trust CARD.json --home ${r.new_home} --fingerprint FP' for each party and relay.`,
       ].join('\n'),
       r,
     );
-    if (failed.length > 0) ctx.out.warn(`the new bundle did not reach ${failed.map((x) => x.relay).join(', ')}: run 'backchannel station publish --home ${home.dir}' again`);
+    if (failed.length > 0) ctx.out.warn(`the new bundle did not reach ${failed.join(', ')}: run 'backchannel station publish --home ${home.dir}' again`);
   });
-  withCommonOptions(station.command('publish').description('send this party’s current bundle to every relay (after station add, signer or rotate changes)')).action(async (...args: unknown[]) => {
+  withCommonOptions(station.command('publish').description('send this party’s current bundle to every relay and, sealed, to every pinned party (again, after a failure)')).action(async (...args: unknown[]) => {
     const o = optionsOf(args);
     const home = await partyHomeOf(ctx, o, 'station publish');
-    const relays = await publish(ctx, home);
-    await ctx.out.result(humanPublished(relays), { relays });
-    const failed = relays.filter((x) => !x.ok);
-    if (failed.length > 0) throw new CliError('not_sent', `the bundle did not reach ${failed.map((x) => `${x.relay} (${x.code ?? 'error'})`).join(', ')}`);
+    const published = await publishEverywhere(ctx, home);
+    await ctx.out.result(humanPublished(published), published);
+    const failed = publishFailures(published);
+    if (failed.length > 0) throw new CliError('not_sent', `the bundle did not reach ${failed.join(', ')}`);
   });
 }

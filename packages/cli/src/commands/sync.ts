@@ -8,7 +8,8 @@
  * goes to standard error while a long sync runs.
  */
 import type { Command } from 'commander';
-import type { SyncReport } from '@backchannel/station';
+import type { SyncProgress, SyncReport } from '@backchannel/station';
+import { handOver } from '../handover.js';
 import { CliError } from '../errors.js';
 import type { Style } from '../output.js';
 import { partyHomeOf, withStation } from '../party.js';
@@ -31,24 +32,51 @@ export function humanSync(r: SyncReport, style: (s: Style, text: string) => stri
   return lines.join('\n');
 }
 
+/** Progress lines for a person at a terminal (Output.progress prints nothing otherwise). */
+export function syncProgress(ctx: Context): (p: SyncProgress) => void {
+  return (p) => {
+    switch (p.phase) {
+      case 'fetch':
+        ctx.out.progress(`Fetched ${p.fetched} cop${p.fetched === 1 ? 'y' : 'ies'} from ${p.relay ?? '?'} (${p.total} in all)`);
+        break;
+      case 'acks':
+        ctx.out.progress('Sending the end-to-end acknowledgements…');
+        break;
+      case 'deliveries':
+        ctx.out.progress('Collecting delivery records…');
+        break;
+      case 'deadlines':
+        ctx.out.progress('Checking deadlines…');
+        break;
+    }
+  };
+}
+
 export function registerSync(program: Command, ctx: Context): void {
   withCommonOptions(program.command('sync').description('fetch from every channel, verify, merge copies, acknowledge')).action(async (...args: unknown[]) => {
     const o = optionsOf(args);
     const home = await partyHomeOf(ctx, o, 'sync');
-    const r = await withStation(ctx, home, async (station) => {
-      const relays = (await station.channels()).length;
-      ctx.out.progress(`Syncing with ${relays} relay${relays === 1 ? '' : 's'}…`);
-      const started = Date.now();
-      // The station reports when the whole sync is done; a person at a terminal sees it is alive.
-      const tick = setInterval(() => {
-        ctx.out.progress(`… still syncing (${duration(Date.now() - started)})`);
-      }, 2000);
-      try {
-        return await station.sync();
-      } finally {
-        clearInterval(tick);
-      }
-    });
+    const onProgress = syncProgress(ctx);
+    const started = Date.now();
+    // Between progress reports (a slow relay), a person at a terminal still sees it is alive.
+    const tick = setInterval(() => {
+      ctx.out.progress(`… still syncing (${duration(Date.now() - started)})`);
+    }, 5000);
+    let r: SyncReport;
+    try {
+      const handed = await handOver(ctx, home, { verb: 'sync' }, (p) => {
+        onProgress(p as SyncProgress);
+      });
+      r = handed.handed
+        ? (handed.result as SyncReport)
+        : await withStation(ctx, home, async (station) => {
+            const relays = (await station.channels()).length;
+            ctx.out.progress(`Syncing with ${relays} relay${relays === 1 ? '' : 's'}…`);
+            return station.sync({ onProgress });
+          });
+    } finally {
+      clearInterval(tick);
+    }
     await ctx.out.result(humanSync(r, (s, t) => ctx.out.style(s, t)), r);
     if (r.alerts.length > 0) throw new CliError('misbehaviour', `the sync raised ${r.alerts.length} alert${r.alerts.length === 1 ? '' : 's'} with evidence (ids ${r.alerts.join(', ')}); see 'backchannel alerts'`);
     if (r.relays.length > 0 && r.relays.every((x) => !x.ok)) throw new CliError('sync_failed', `no channel could be reached (${r.relays.map((x) => `${x.relay}: ${x.error?.code ?? 'failed'}`).join('; ')})`);

@@ -9,7 +9,8 @@
  * The report is printed in every case.
  */
 import type { Command } from 'commander';
-import type { VerifyReport } from '@backchannel/station';
+import type { Station, VerifyProgress, VerifyReport } from '@backchannel/station';
+import { handOver } from '../handover.js';
 import { CliError } from '../errors.js';
 import type { Style } from '../output.js';
 import { partyHomeOf, withStation } from '../party.js';
@@ -30,18 +31,31 @@ export function humanVerify(r: VerifyReport, paint: (s: Style, text: string) => 
   ].join('\n');
 }
 
+export interface VerifyOutcome {
+  report: VerifyReport;
+  /** Alerts of log misbehaviour: raised now, or still open for a relay that failed. */
+  caught: number[];
+}
+
+/** The verification on an open station (the command's, or the daemon's when handed over). */
+export async function verifyOn(s: Station, onProgress?: (p: VerifyProgress) => void): Promise<VerifyOutcome> {
+  const report = await s.verify(onProgress === undefined ? {} : { onProgress });
+  const failing = new Set(report.relays.filter((x) => !x.ok).map((x) => x.relay));
+  const open = (await s.alerts({ open: true })).filter((a) => LOG_MISBEHAVIOUR.has(a.kind) && (report.alerts.includes(a.id) || (a.relay !== undefined && failing.has(a.relay))));
+  return { report, caught: [...new Set([...report.alerts, ...open.map((a) => a.id)])] };
+}
+
 export function registerVerify(program: Command, ctx: Context): void {
   withCommonOptions(program.command('verify').description('check every receipt and checkpoint held against the relays’ logs')).action(async (...args: unknown[]) => {
     const o = optionsOf(args);
     const home = await partyHomeOf(ctx, o, 'verify');
-    const { report, caught } = await withStation(ctx, home, async (s) => {
-      const n = (await s.channels()).length;
-      ctx.out.progress(`Verifying against ${n} relay log${n === 1 ? '' : 's'}…`);
-      const report = await s.verify();
-      const failing = new Set(report.relays.filter((x) => !x.ok).map((x) => x.relay));
-      const open = (await s.alerts({ open: true })).filter((a) => LOG_MISBEHAVIOUR.has(a.kind) && (report.alerts.includes(a.id) || (a.relay !== undefined && failing.has(a.relay))));
-      return { report, caught: [...new Set([...report.alerts, ...open.map((a) => a.id)])] };
+    const onProgress = (p: VerifyProgress): void => {
+      ctx.out.progress(p.phase === 'relay' ? `Verifying relay ${p.relay} (${p.relayIndex}/${p.relays}): ${p.receipts} receipt${p.receipts === 1 ? '' : 's'}…` : `… relay ${p.relay}: ${p.checked}/${p.receipts} receipts checked`);
+    };
+    const handed = await handOver(ctx, home, { verb: 'verify' }, (p) => {
+      onProgress(p as VerifyProgress);
     });
+    const { report, caught } = handed.handed ? (handed.result as VerifyOutcome) : await withStation(ctx, home, (s) => verifyOn(s, onProgress));
     await ctx.out.result(
       humanVerify(report, (s, t) => ctx.out.style(s, t)),
       report,

@@ -1,0 +1,93 @@
+/**
+ * What root operations share (`station add`, `signer add/revoke`, `rotate`; DESIGN.md,
+ * "Identities, rotation, revocation"): unlocking the root key (keys/root.key under
+ * BACKCHANNEL_ROOT_PASSPHRASE) after checking the station passphrase, installing a new
+ * root-signed bundle in the home (bundle.bin and card.json, atomically), and publishing it: to
+ * every relay (`publishBundle`: relays then refuse what it revoked) and, sealed, to every pinned
+ * peer party (`shareBundle`: the peer accepts it under the root it pinned).
+ */
+import { join } from 'node:path';
+import { Ed25519Key, equalBytes, partyCardJson, type SignedBundle } from '@backchannel/core';
+import type { BundleShare } from '@backchannel/station';
+import { CliError } from './errors.js';
+import { LAYOUT, MODE, readHomeFile, writeFileAtomic, type Home, type PartyHomeJson } from './home.js';
+import { KEY_LABELS, openKeyFile } from './keyfiles.js';
+import { getPassphrase } from './passphrase.js';
+import { withStation } from './party.js';
+import { readBundle } from './station-home.js';
+import { table } from './table.js';
+import type { Context } from './context.js';
+
+export interface RootSession {
+  root: Ed25519Key;
+  /** The station passphrase (checked): new private key files are sealed under it. */
+  stationPass: string;
+  /** The home's current bundle. */
+  old: SignedBundle;
+}
+
+/**
+ * Asks for both passphrases and checks them before anything is made: the station one against
+ * keys/station.key, the root one against keys/root.key, whose key must be the bundle's root.
+ */
+export async function unlockRoot(ctx: Context, home: Home<PartyHomeJson>, what: string): Promise<RootSession> {
+  const rootFile = await readHomeFile(home, LAYOUT.rootKey).catch((e: unknown) => {
+    throw new CliError('root_required', `${what} is a root operation, and ${join(home.dir, LAYOUT.rootKey)} is not there: put the root key back from offline storage (docs/cli.md, "Keeping the root key offline")`, { cause: e });
+  });
+  const old = await readBundle(home);
+  const stationPass = await getPassphrase(ctx.io, 'station', { confirm: false });
+  const rootPass = await getPassphrase(ctx.io, 'root', { confirm: false });
+  openKeyFile(stationPass, KEY_LABELS.station(home.json.id, home.json.station), await readHomeFile(home, LAYOUT.stationKey)).fill(0);
+  ctx.out.progress('Unlocking the root key…');
+  const seed = openKeyFile(rootPass, KEY_LABELS.root(home.json.id), rootFile);
+  let root: Ed25519Key;
+  try {
+    root = Ed25519Key.fromSeed(seed);
+  } finally {
+    seed.fill(0);
+  }
+  if (!equalBytes(root.publicKey, old.bundle.root)) throw new CliError('home_invalid', `the home at ${home.dir} is damaged: ${LAYOUT.rootKey} is not the root of ${LAYOUT.bundle}`);
+  return { root, stationPass, old };
+}
+
+/** Replaces the home's bundle.bin and card.json with `next` (each write atomic; the bundle first). */
+export async function installBundle(home: Home<PartyHomeJson>, next: SignedBundle): Promise<void> {
+  await writeFileAtomic(join(home.dir, LAYOUT.bundle), next.bytes, MODE.public);
+  await writeFileAtomic(join(home.dir, LAYOUT.card), `${JSON.stringify(partyCardJson(next), null, 2)}\n`, MODE.public);
+}
+
+export type RelayPublished = { relay: string; ok: boolean; code?: string; message?: string }[];
+
+export interface Published {
+  relays: RelayPublished;
+  parties: BundleShare[];
+}
+
+/** Sends the home's current bundle to every relay, then sealed to every pinned peer party. */
+export async function publishEverywhere(ctx: Context, home: Home<PartyHomeJson>): Promise<Published> {
+  return withStation(ctx, home, async (s) => {
+    ctx.out.progress('Sending the new bundle to the relays…');
+    const relays = await s.publishBundle();
+    const peers = (await s.parties()).filter((p) => !p.self);
+    if (peers.length > 0) ctx.out.progress(`Sending it sealed to ${peers.map((p) => p.id).join(', ')}…`);
+    const parties = await s.shareBundle();
+    return { relays, parties };
+  });
+}
+
+/** What did not arrive anywhere: relays that refused or failed, peers that no relay took it for. */
+export function publishFailures(p: Published): string[] {
+  return [...p.relays.filter((x) => !x.ok).map((x) => `relay ${x.relay}`), ...p.parties.filter((x) => x.receipts.length === 0 && x.pending.length === 0).map((x) => `party ${x.party}`)];
+}
+
+export function humanPublished(p: Published): string {
+  const rows: string[][] = [
+    ...p.relays.map((x) => [`relay ${x.relay}`, x.ok ? 'sent' : `failed (${x.code ?? 'error'}: ${x.message ?? ''})`]),
+    ...p.parties.map((x) => [
+      `party ${x.party}`,
+      x.receipts.length > 0 ? `sent sealed via ${x.receipts.join(', ')}` : x.pending.length > 0 ? `pending on ${x.pending.join(', ')}` : x.id === undefined ? 'no channel' : `failed (${x.failures.map((f) => `${f.relay}: ${f.code}`).join('; ')})`,
+    ]),
+  ];
+  if (rows.length === 0) return 'No relays or parties to send the bundle to yet (add them with trust).';
+  return table([{ title: 'TO' }, { title: 'BUNDLE' }], rows);
+}
