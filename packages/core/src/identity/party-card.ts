@@ -8,7 +8,7 @@ import { BackchannelError } from '../errors.js';
 import { fromBase64, toBase64 } from '../bytes.js';
 import { readCardObject } from './card-json.js';
 import { openBundle, type SignedBundle, type SuiteName } from './bundle.js';
-import { normalizeFingerprint, partyFingerprint } from './fingerprint.js';
+import { partyFingerprint } from './fingerprint.js';
 
 export interface PartyCardJson {
   kind: 'party';
@@ -57,19 +57,12 @@ export function parsePartyCard(input: unknown): PartyCard {
   const problems: string[] = [];
   if (c.id !== b.party) problems.push(`id ${JSON.stringify(c.id)} differs from the signed bundle's ${b.party}`);
   if (c.name !== b.name) problems.push(`name differs from the signed bundle's`);
-  if (typeof c.fingerprint !== 'string' || normalizeFingerprintOrNull(c.fingerprint) !== fp) problems.push('fingerprint does not match the root key');
+  // The card carries the canonical form exactly; only what a person types is normalized.
+  if (c.fingerprint !== fp) problems.push('fingerprint is not the canonical fingerprint of the root key');
   if (c.root !== toBase64(b.root)) problems.push('root differs from the signed bundle');
   if (c.seq !== b.seq) problems.push('seq differs from the signed bundle');
   if (!Array.isArray(c.suites) || c.suites.length !== b.suites.length || c.suites.some((x, i) => x !== b.suites[i])) problems.push('suites differ from the signed bundle');
   for (const k of Object.keys(c)) if (!CARD_FIELDS.includes(k)) problems.push(`${k} is not a known field`);
   if (problems.length > 0) throw new BackchannelError('card_invalid', `inconsistent party card: ${problems.join('; ')}`, { details: { problems } });
   return { id: b.party, name: b.name, fingerprint: fp, signed };
-}
-
-function normalizeFingerprintOrNull(s: string): string | null {
-  try {
-    return normalizeFingerprint(s);
-  } catch {
-    return null;
-  }
 }

@@ -13,7 +13,7 @@ import { deriveVkey, formatVkey, parseVkey, SIGNATURE_TYPE_COSIGNATURE_V1, SIGNA
 import type { Random } from '../random.js';
 import { systemRandom } from '../random.js';
 import { readCardObject } from './card-json.js';
-import { normalizeFingerprint, relayFingerprint } from './fingerprint.js';
+import { relayFingerprint } from './fingerprint.js';
 import { DISPLAY_RE, RELAY_ID_RE } from './ids.js';
 
 export interface RelayCardJson {
@@ -105,13 +105,8 @@ export function parseRelayCard(input: unknown): RelayCard {
   const witness = witnessText === undefined ? undefined : parseVkey(witnessText);
   if (witness !== undefined && witness.type !== SIGNATURE_TYPE_COSIGNATURE_V1) problems.push('witness key is not a cosignature/v1 key');
   const expectedFp = relayFingerprint(id, origin, vkey.publicKey);
-  let fpOk: boolean;
-  try {
-    fpOk = normalizeFingerprint(fingerprint) === expectedFp;
-  } catch {
-    fpOk = false;
-  }
-  if (!fpOk) problems.push('fingerprint does not match the log key');
+  // The card carries the canonical form exactly; only what a person types is normalized.
+  if (fingerprint !== expectedFp) problems.push('fingerprint is not the canonical fingerprint of the log key');
   let sigBytes: Uint8Array = new Uint8Array(0);
   try {
     sigBytes = fromBase64(sig);
