@@ -38,12 +38,15 @@ export const CLI_ERROR_CODES = [
   'sync_failed', // `sync`: no channel could be reached (the report is still printed)
   'verify_failed', // `verify`: a relay could not be checked (unreachable); no misbehaviour found
   'misbehaviour', // exit 3: an alert with evidence was found (sync, show, verify); the result is still printed
+  'statement_invalid', // exit 3: `verify-statement`: the statement does not verify (the report is still printed)
   'internal', // a bug: run again with BACKCHANNEL_DEBUG=1 and report it
 ] as const;
 export type CliErrorCode = (typeof CLI_ERROR_CODES)[number];
 
 /** Exit status 2: the command line itself was wrong, nothing was attempted. */
 const USAGE_CODES: ReadonlySet<string> = new Set(['usage', 'passphrase_required', 'passphrase_mismatch', 'passphrase_reused', 'fingerprint_required', 'body_required']);
+/** Exit status 3: misbehaviour found, or a proof that does not hold. */
+const MISBEHAVIOUR_CODES: ReadonlySet<string> = new Set(['misbehaviour', 'statement_invalid']);
 
 export class CliError extends Error {
   override readonly name = 'CliError';
@@ -53,7 +56,7 @@ export class CliError extends Error {
   constructor(code: CliErrorCode, message: string, options?: { cause?: unknown; exit?: ExitCode }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.exit = options?.exit ?? (code === 'misbehaviour' ? EXIT.misbehaviour : USAGE_CODES.has(code) ? EXIT.usage : EXIT.failed);
+    this.exit = options?.exit ?? (MISBEHAVIOUR_CODES.has(code) ? EXIT.misbehaviour : USAGE_CODES.has(code) ? EXIT.usage : EXIT.failed);
   }
 }
 

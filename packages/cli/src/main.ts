@@ -27,6 +27,8 @@ import { registerStation } from './commands/station-add.js';
 import { registerSigner } from './commands/signer.js';
 import { registerRotate } from './commands/rotate.js';
 import { registerDemo } from './commands/demo.js';
+import { registerStatement } from './commands/statement.js';
+import { registerWitness } from './commands/witness.js';
 
 export const VERSION = '0.1.0';
 
@@ -57,6 +59,8 @@ export function buildProgram(ctx: Context): Command {
   registerSigner(program, ctx);
   registerRotate(program, ctx);
   registerDemo(program, ctx);
+  registerStatement(program, ctx);
+  registerWitness(program, ctx);
   program.addHelpText(
     'after',
     `

@@ -81,3 +81,12 @@ export function write(stream: NodeJS.WritableStream, text: string): Promise<void
     });
   });
 }
+
+/** Binary output (a statement or an archive on standard output), flushed like `write`. */
+export function writeBytes(stream: NodeJS.WritableStream, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve) => {
+    stream.write(bytes, () => {
+      resolve();
+    });
+  });
+}

@@ -17,6 +17,7 @@ export const STATION_ERROR_CODES = [
   'no_channel', // no relay to send through
   'not_found', // no note with this id
   'ambiguous_id', // an id prefix or id that names several notes
+  'witness_policy_invalid', // a witness key that is not a cosignature/v1 vkey, or a quorum out of range
   // Relays
   'relay_unreachable', // connection refused, reset, DNS, or no answer within the timeout
   'relay_timeout', // the relay accepted the connection but did not answer in time

@@ -10,6 +10,9 @@ export { systemClock, sleep, type Clock } from './clock.js';
 export { DEFAULT_POLICY, makePolicy, objectiveMs, planChannels, type ChannelCount, type Policy, type PrecedenceRule } from './policy.js';
 export { STATION_ERROR_CODES, StationError, codeOf, describeFailure, isStationError, type AnyStationCode, type StationErrorCode } from './errors.js';
 
+export { decodeGossip, encodeGossip, type GossipItem, type GossipReport } from './gossip.js';
+export { NO_WITNESS_POLICY, checkQuorum, makeWitnessPolicy, type QuorumCheck, type WitnessPolicy } from './witness-policy.js';
+
 // What the station reports
 export type { SendRequest, SendResult } from './send.js';
 export type { SyncReport, SyncOptions, SyncProgress } from './sync.js';

@@ -34,6 +34,8 @@ import type { Alert, AlertKind, OutgoingNote } from './store/types.js';
 import { sync, type SyncOptions, type SyncReport } from './sync.js';
 import { addRelay, pinParty, type PinResult, type RelayPinResult } from './trust.js';
 import { verifyLogs, type VerifyOptions, type VerifyReport } from './verify-logs.js';
+import { getWitnessPolicy, makeWitnessPolicy, setWitnessPolicy, type WitnessPolicy } from './witness-policy.js';
+import { gossipOut, receiveGossip, type GossipItem, type GossipReport } from './gossip.js';
 import { Watch, type ConnectPush, type WatchEvent } from './watch.js';
 import { listChannelHealth, listInbox, showNote, showThread, type ChannelHealthView, type InboxEntry, type NoteView, type ThreadView } from './views.js';
 
@@ -155,8 +157,35 @@ export class Station {
   }
 
   /** Adds a relay as a channel (its card, JSON text or object). `rank` orders channels; the lowest is the primary. */
-  async addRelay(card: unknown, opts: { fingerprint?: string; rank?: number } = {}): Promise<RelayPinResult> {
-    return addRelay(this.#desk, card, opts);
+  async addRelay(card: unknown, opts: { fingerprint?: string; rank?: number; witnesses?: readonly string[]; quorum?: number } = {}): Promise<RelayPinResult> {
+    // Checked before anything is stored: a bad policy leaves the relay unchanged.
+    const policy = opts.witnesses === undefined && opts.quorum === undefined ? undefined : makeWitnessPolicy(opts.witnesses ?? [], opts.quorum);
+    const r = await addRelay(this.#desk, card, { ...(opts.fingerprint === undefined ? {} : { fingerprint: opts.fingerprint }), ...(opts.rank === undefined ? {} : { rank: opts.rank }) });
+    if (policy !== undefined) await setWitnessPolicy(this.#store, r.relay, policy);
+    return r;
+  }
+
+  /** The relay's witness quorum policy (C2SP tlog-policy style): which witness vkeys, how many must cosign. */
+  async witnessPolicy(relay: string): Promise<WitnessPolicy> {
+    if ((await this.#store.getRelay(relay)) === undefined) throw new StationError('unknown_relay', `no relay ${relay} has been added`);
+    return getWitnessPolicy(this.#store, relay);
+  }
+
+  async setWitnessPolicy(relay: string, witnesses: readonly string[], quorum?: number): Promise<WitnessPolicy> {
+    if ((await this.#store.getRelay(relay)) === undefined) throw new StationError('unknown_relay', `no relay ${relay} has been added`);
+    const p = makeWitnessPolicy(witnesses, quorum);
+    await setWitnessPolicy(this.#store, relay, p);
+    return p;
+  }
+
+  /** Gossip to pass to a peer party: the latest checkpoint this desk saw of every relay. */
+  async gossip(): Promise<GossipItem[]> {
+    return gossipOut(this.#desk);
+  }
+
+  /** Checks checkpoints a peer party gossiped; inconsistent ones raise `fork` alerts with both signed checkpoints. */
+  async receiveGossip(from: string, items: readonly GossipItem[]): Promise<GossipReport> {
+    return receiveGossip(this.#desk, from, items);
   }
 
   /** The parties pinned here, this desk's own included. */

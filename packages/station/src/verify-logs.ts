@@ -25,6 +25,7 @@ import type { Channel, Desk } from './desk.js';
 import { describeFailure } from './errors.js';
 import { forkEvidence } from './evidence.js';
 import type { SeenCheckpoint } from './store/types.js';
+import { checkQuorum, getWitnessPolicy } from './witness-policy.js';
 
 /** What `Station.verify` returns (PRODUCT.md `verify --json`: ok, relays[{relay, ok, problems}]). */
 export interface VerifyReport {
@@ -40,6 +41,8 @@ export interface RelayVerification {
   problems: string[];
   /** The tree size verified against. */
   size: number | undefined;
+  /** The witness quorum policy's verdict on the current checkpoint (names of the witnesses that cosigned it). */
+  witnessed?: { ok: boolean; quorum: number; cosigned: string[] };
   checkpoints: number;
   receipts: number;
 }
@@ -105,9 +108,12 @@ async function verifyRelay(desk: Desk, ch: Channel, receipts: readonly HeldRecei
   };
   let headNote: string;
   let head: Checkpoint;
+  let headText: { text: string; signatures: Parameters<typeof checkQuorum>[1] };
   try {
     headNote = await ch.api.checkpoint();
-    head = openCheckpoint(headNote, ch.card.vkey).checkpoint;
+    const opened = openCheckpoint(headNote, ch.card.vkey);
+    head = opened.checkpoint;
+    headText = { text: opened.note.text, signatures: opened.note.signatures };
     await desk.noteContact(relay);
   } catch (e) {
     await desk.noteContact(relay, e);
@@ -116,6 +122,13 @@ async function verifyRelay(desk: Desk, ch: Channel, receipts: readonly HeldRecei
     return out;
   }
   out.size = head.size;
+  // A checkpoint without the witness quorum is unverified: a problem, not a fork.
+  const policy = await getWitnessPolicy(desk.store, relay);
+  if (policy.quorum > 0) {
+    const q = checkQuorum(headText.text, headText.signatures, policy);
+    out.witnessed = { ok: q.ok, quorum: q.quorum, cosigned: q.cosigned };
+    for (const p of q.problems) problem(`checkpoint of size ${head.size}: ${p}`);
+  }
 
   const held = await desk.store.listCheckpoints(relay);
   const current = { size: head.size, rootHash: head.rootHash, note: headNote };

@@ -8,6 +8,11 @@ describe('@backchannel/station public API', () => {
       [
         'ACK_BURST_MS',
         'ALERT_KINDS',
+        'NO_WITNESS_POLICY',
+        'checkQuorum',
+        'decodeGossip',
+        'encodeGossip',
+        'makeWitnessPolicy',
         'DEFAULT_POLICY',
         'HttpRelayClient',
         'MIGRATIONS',

@@ -99,7 +99,7 @@ const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug'
  * Resolves with the first SIGINT or SIGTERM. Each handler fires once: a second Ctrl-C while
  * the relay closes meets Node's default handler and quits at once.
  */
-function onceSignalled(): { signalled: Promise<NodeJS.Signals>; dispose: () => void } {
+export function onceSignalled(): { signalled: Promise<NodeJS.Signals>; dispose: () => void } {
   let onSignal: (s: NodeJS.Signals) => void = () => undefined;
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
     onSignal = (s) => {

@@ -29,6 +29,7 @@ export async function trustOnStation(ctx: Context, home: Home<PartyHomeJson>, in
   const card = isRelay ? parseRelayCard(text) : parsePartyCard(text);
   const what = isRelay ? `relay ${card.id}` : `party ${card.id}`;
   const name = isRelay ? parseRelayCard(text).name : parsePartyCard(text).name;
+  if (!isRelay && input.witnesses !== undefined) throw new CliError('usage', '--witness and --quorum are a policy for a relay: give them with a relay card');
   if (!isRelay && card.id === home.json.id) throw new CliError('usage', `${where} is this home's own party card (${card.id}); trust the other party's card`);
   if (input.fingerprint !== undefined) {
     if (!fingerprintsEqual(input.fingerprint, card.fingerprint)) throw new BackchannelError('fingerprint_mismatch', `the card of ${what} does not have the fingerprint given with --fingerprint, and nothing was changed`);
@@ -44,7 +45,7 @@ export async function trustOnStation(ctx: Context, home: Home<PartyHomeJson>, in
     try {
       if (isRelay) {
         const rc = parseRelayCard(text);
-        const pin = await station.addRelay(rc, { fingerprint: card.fingerprint });
+        const pin = await station.addRelay(rc, { fingerprint: card.fingerprint, ...(input.witnesses === undefined ? {} : { witnesses: input.witnesses, ...(input.quorum === undefined ? {} : { quorum: input.quorum }) }) });
         const channels = await station.channels();
         const primary = channels.find((c) => c.relay === rc.id)?.primary ?? false;
         return { kind: 'relay', station: home.json.id, relay: rc.id, name: rc.name, url: rc.url, origin: rc.origin, fingerprint: rc.fingerprint, status: pin.status, primary };

@@ -30,6 +30,9 @@ export interface TrustInput {
   allow: string[] | undefined;
   /** undefined: keep what the mandate holds (for a new party: no consent). */
   statements: boolean | undefined;
+  /** Party home, relay card: the witness quorum policy for that relay (--witness, --quorum). */
+  witnesses?: string[];
+  quorum?: number;
 }
 
 export interface TrustResult {
@@ -110,7 +113,9 @@ export function registerTrust(program: Command, ctx: Context): void {
       .option('--fingerprint <fp>', 'refuse the card unless it has this fingerprint (60 digits, spaces allowed)')
       .option('--allow <ids>', 'relay: the parties this party may exchange notes with, comma-separated (default: unchanged; for a new party, any party of the mandate)', collect)
       .option('--statements', 'relay: the party consents to statements that open precedence and digest')
-      .option('--no-statements', 'relay: withdraw that consent (default: unchanged; for a new party, no consent)'),
+      .option('--no-statements', 'relay: withdraw that consent (default: unchanged; for a new party, no consent)')
+      .option('--witness <vkey>', 'party home, relay card: a witness (cosignature/v1 vkey) whose cosignature the relay\'s checkpoints need; repeatable', collect)
+      .option('--quorum <n>', 'party home, relay card: how many of the --witness keys must cosign (default: all)'),
   ).action(async (...args: unknown[]) => {
     const o = optionsOf(args);
     const fp = stringOption(o, 'fingerprint');
@@ -124,6 +129,13 @@ export function registerTrust(program: Command, ctx: Context): void {
       allow: allow.length === 0 ? undefined : parseIdList(allow, '--allow'),
       statements: typeof o.statements === 'boolean' ? o.statements : undefined,
     };
+    const witnesses = listOption(o, 'witness');
+    const quorum = stringOption(o, 'quorum');
+    if (quorum !== undefined && !/^(?:0|[1-9][0-9]{0,3})$/.test(quorum)) throw new CliError('usage', `--quorum must be a whole number`);
+    if (witnesses.length > 0 || quorum !== undefined) {
+      input.witnesses = witnesses;
+      if (quorum !== undefined) input.quorum = Number(quorum);
+    }
     const home = await openHome(input.homeDir);
     if (isPartyHome(home)) {
       if (input.allow !== undefined || input.statements !== undefined) throw new CliError('usage', '--allow and --statements set a relay\'s mandate; on a party home, trust takes only the card and --fingerprint');
@@ -131,6 +143,7 @@ export function registerTrust(program: Command, ctx: Context): void {
       return;
     }
     if (!isRelayHome(home)) throw new Error('unreachable: home.json was checked');
+    if (input.witnesses !== undefined) throw new CliError('usage', '--witness and --quorum set a station\'s witness policy for a relay; on a relay home, trust takes a party card');
     const r = await trustOnRelay(ctx, home, input);
     const lines = [
       r.added ? `Added party ${r.party} (${r.name}) to relay ${r.relay}'s mandate, at bundle ${r.seq}.` : `Updated party ${r.party} (${r.name}) in relay ${r.relay}'s mandate; it is at bundle ${r.seq}.`,

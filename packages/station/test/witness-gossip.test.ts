@@ -1,0 +1,107 @@
+/**
+ * Issue 7, station side: a witness quorum policy per relay (a checkpoint without quorum is a
+ * problem in verify(), never a fork), and checkpoint gossip between the two parties' desks that
+ * catches a relay forking its log (two desks shown different checkpoints; staged by signing a
+ * second tree with the relay's log key, as a compromised relay would) with both signed
+ * checkpoints as evidence.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ed25519Key, SIGNATURE_TYPE_COSIGNATURE_V1, deriveVkey, formatVkey, openCheckpoint, parseRelayCard, sha256, signCheckpoint, systemRandom } from '@backchannel/core';
+import { Station } from '../src/station.js';
+import { decodeGossip, encodeGossip } from '../src/gossip.js';
+import { keysOf, makeParty, tempDir, type TestParty } from './fixtures/parties.js';
+import { realRelay, type RealRelay } from './fixtures/real-relays.js';
+
+describe('witness quorum and checkpoint gossip', () => {
+  const tmp = tempDir('bc-station-gossip-');
+  let us: TestParty;
+  let ir: TestParty;
+  let ch: RealRelay;
+  let usDesk: Station;
+  let irDesk: Station;
+  const witnessKey = formatVkey(deriveVkey(Ed25519Key.generate(), 'witness.example/w1', SIGNATURE_TYPE_COSIGNATURE_V1));
+
+  beforeAll(async () => {
+    const now = Date.now() - 60_000;
+    us = await makeParty('us', 'United States', now, systemRandom);
+    ir = await makeParty('ir', 'Iran', now, systemRandom);
+    ch = await realRelay('ch', 'Swiss protecting power', tmp.dir, [us, ir]);
+    const policy = { requestTimeoutMs: 3000, sendTimeoutMs: 4000 };
+    usDesk = await Station.open({ path: join(tmp.dir, 'us.db'), keys: keysOf(us), policy });
+    irDesk = await Station.open({ path: join(tmp.dir, 'ir.db'), keys: keysOf(ir), policy });
+    await usDesk.addRelay(ch.card);
+    await irDesk.addRelay(ch.card);
+    await usDesk.pinParty(JSON.stringify(ir.card), { fingerprint: ir.card.fingerprint });
+    await irDesk.pinParty(JSON.stringify(us.card), { fingerprint: us.card.fingerprint });
+    for (let i = 0; i < 3; i++) await usDesk.send({ to: 'ir', precedence: 'ROUTINE', subject: `s${i}`, body: `b${i}`, via: ['ch'], failover: 'none' });
+    await irDesk.sync();
+  }, 60_000);
+
+  afterAll(async () => {
+    await usDesk.close();
+    await irDesk.close();
+    await ch.stop();
+    tmp.remove();
+  });
+
+  it('a bad policy is refused; a good one is stored per relay', async () => {
+    await expect(usDesk.setWitnessPolicy('ch', ['not a vkey'])).rejects.toMatchObject({ code: 'witness_policy_invalid' });
+    await expect(usDesk.setWitnessPolicy('ch', [witnessKey], 2)).rejects.toMatchObject({ code: 'witness_policy_invalid' });
+    await expect(usDesk.setWitnessPolicy('nope', [witnessKey], 1)).rejects.toMatchObject({ code: 'unknown_relay' });
+    expect(await usDesk.witnessPolicy('ch')).toEqual({ witnesses: [], quorum: 0 });
+  });
+
+  it('verify treats a checkpoint without the witness quorum as unverified: a problem, not a fork', async () => {
+    const before = await irDesk.verify();
+    expect(before.ok).toBe(true);
+    await irDesk.setWitnessPolicy('ch', [witnessKey], 1);
+    const r = await irDesk.verify();
+    expect(r.ok).toBe(false);
+    const v = r.relays.find((x) => x.relay === 'ch')!;
+    expect(v.witnessed).toEqual({ ok: false, quorum: 1, cosigned: [] });
+    expect(v.problems.join(' ')).toMatch(/not witnessed/);
+    expect(await irDesk.alerts({ kind: 'fork' })).toEqual([]);
+    await irDesk.setWitnessPolicy('ch', [], 0);
+    expect((await irDesk.verify()).ok).toBe(true);
+  });
+
+  it('genuine gossip raises nothing; gossip not signed by the relay is ignored', async () => {
+    const items = decodeGossip(encodeGossip(await irDesk.gossip()));
+    expect(items.map((i) => i.origin)).toEqual([ch.origin]);
+    const r = await usDesk.receiveGossip('ir', items);
+    expect(r).toMatchObject({ checked: 1, alerts: [] });
+    const stranger = signCheckpoint(Ed25519Key.generate(), ch.origin, 5, sha256(new Uint8Array([1])));
+    const r2 = await usDesk.receiveGossip('ir', [{ origin: ch.origin, note: stranger }, { origin: 'elsewhere/x', note: stranger }]);
+    expect(r2.checked).toBe(0);
+    expect(r2.ignored.length).toBe(2);
+    expect(await usDesk.alerts({ kind: 'fork' })).toEqual([]);
+  });
+
+  it('a relay that showed ir another tree of the same size is caught by gossip, with both signed checkpoints', async () => {
+    const held = (await usDesk.gossip())[0]!;
+    const size = openCheckpoint(held.note, parseRelayCard(ch.card).vkey).checkpoint.size;
+    // What the compromised relay showed ir: a second tree of that size, signed with its log key.
+    const forged = signCheckpoint(ch.logKey, ch.origin, size, sha256(new TextEncoder().encode('another history')));
+    const r = await usDesk.receiveGossip('ir', decodeGossip(encodeGossip([{ origin: ch.origin, note: forged }])));
+    expect(r.alerts.length).toBe(1);
+    const [alert] = await usDesk.alerts({ kind: 'fork' });
+    expect(alert).toMatchObject({ relay: 'ch', party: 'ir' });
+    expect(alert!.evidence).toMatchObject({ relay: 'ch', held_checkpoint: held.note, presented_checkpoint: forged, via: 'gossip from ir' });
+    // Both are signed by the relay: anyone can check the evidence with its card.
+    for (const note of [held.note, forged]) expect(openCheckpoint(note, parseRelayCard(ch.card).vkey).checkpoint.size).toBe(size);
+  });
+
+  it('a larger forked tree is caught too: the relay cannot prove it consistent', async () => {
+    const held = (await irDesk.gossip())[0]!;
+    const size = openCheckpoint(held.note, parseRelayCard(ch.card).vkey).checkpoint.size;
+    const forged = signCheckpoint(ch.logKey, ch.origin, size + 1, sha256(new TextEncoder().encode('a longer, other history')));
+    // Give the relay a larger real tree, so it can answer a consistency proof request.
+    await usDesk.send({ to: 'ir', precedence: 'ROUTINE', subject: 'more', body: 'more', via: ['ch'], failover: 'none' });
+    const r = await irDesk.receiveGossip('us', [{ origin: ch.origin, note: forged }]);
+    expect(r.alerts.length).toBe(1);
+    const [alert] = await irDesk.alerts({ kind: 'fork' });
+    expect(alert!.evidence).toMatchObject({ presented_checkpoint: forged });
+    expect(Array.isArray((alert!.evidence as Record<string, unknown>).consistency_proof)).toBe(true);
+  });
+});
