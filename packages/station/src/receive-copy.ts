@@ -11,6 +11,7 @@
  * Failures that are ours, not the relay's — a sender we have not pinned, a key we no longer
  * hold — leave the copy unverifiable, unacknowledged and without an alert.
  */
+import { decodeGossip, receiveGossip } from './gossip.js';
 import {
   BackchannelError,
   checkSubmissionToken,
@@ -173,6 +174,11 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
       }
     })();
     if (offered !== undefined && offered.bundle.party === from) await offerBundle(desk, offered, relay).catch(() => undefined);
+  }
+  const gossip = opened !== undefined && 'gossip' in opened.content ? opened.content.gossip : undefined;
+  if (gossip !== undefined && outcome.o.kind === 'deliver') {
+    // Gossip is advisory: a malformed payload is dropped item by item, never fails the note.
+    await receiveGossip(desk, from, decodeGossip(gossip)).catch(() => undefined);
   }
   const invalid = outcome.o.kind === 'invalid' && error !== undefined ? { error, validDigest: outcome.note?.digest } : undefined;
   return {

@@ -22,6 +22,7 @@ import type { Desk } from './desk.js';
 import { StationError } from './errors.js';
 import { objectiveMs, planChannels } from './policy.js';
 import { Submission } from './submission.js';
+import { encodeGossip, gossipOut } from './gossip.js';
 import type { NoteRefHex, OutgoingNote } from './store/types.js';
 
 /** What `Station.send` takes. */
@@ -91,6 +92,12 @@ export async function sealAndStore(desk: Desk, d: OutgoingDraft): Promise<{ note
   const created = desk.clock.now();
   const id = desk.random(16);
   const content = d.content(id);
+  // DESIGN.md: stations pass the latest checkpoint they saw of every relay to the peer party
+  // inside sealed notes and acknowledgements, so a relay that forks its log is caught.
+  if (content.kind === 'note' || content.kind === 'ack' || content.kind === 'heartbeat') {
+    const items = await gossipOut(desk);
+    if (items.length > 0) content.gossip = encodeGossip(items);
+  }
   const sealed = await sealEnvelope({
     from: desk.party,
     to: d.to,

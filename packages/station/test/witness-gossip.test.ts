@@ -104,4 +104,20 @@ describe('witness quorum and checkpoint gossip', () => {
     expect(alert!.evidence).toMatchObject({ presented_checkpoint: forged });
     expect(Array.isArray((alert!.evidence as Record<string, unknown>).consistency_proof)).toBe(true);
   });
+
+  it('gossip travels inside sealed notes: the peer checks the checkpoints the sender holds', async () => {
+    // us holds, from the earlier test, a checkpoint of a tree the compromised relay showed only
+    // to one side. us now writes to ir as usual: the gossip rides inside the sealed note.
+    const alertIds = new Set((await irDesk.alerts({ kind: 'fork' })).map((a) => a.id));
+    await usDesk.send({ to: 'ir', precedence: 'ROUTINE', subject: 'routine', body: 'nothing to see', via: ['ch'], failover: 'none' });
+    await irDesk.sync();
+    const fresh = (await irDesk.alerts({ kind: 'fork' })).filter((a) => !alertIds.has(a.id));
+    expect(fresh.length).toBeGreaterThan(0);
+    for (const a of fresh) {
+      const e = a.evidence as Record<string, unknown>;
+      expect(e.via).toBe('gossip from us');
+      // The evidence is the relay's own signature on the other history: checkable with its card.
+      expect(openCheckpoint(String(e.presented_checkpoint), parseRelayCard(ch.card).vkey).checkpoint.origin).toBe(ch.origin);
+    }
+  });
 });

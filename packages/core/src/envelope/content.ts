@@ -32,6 +32,8 @@ export interface NoteContent {
   inReplyTo?: NoteRef;
   references?: NoteRef[];
   attachments?: Attachment[];
+  /** Checkpoints the sender's desk holds of its relays (DESIGN.md: stations gossip), opaque here. */
+  gossip?: Uint8Array;
 }
 
 /** One entry of a party-level acknowledgement: a note received, and on which channels, when. */
@@ -45,6 +47,7 @@ export interface AckEntry {
 export interface AckContent {
   kind: 'ack';
   acks: AckEntry[];
+  gossip?: Uint8Array;
 }
 
 export interface ReadContent {
@@ -56,6 +59,7 @@ export interface ReadContent {
 export interface HeartbeatContent {
   kind: 'heartbeat';
   seq: number;
+  gossip?: Uint8Array;
 }
 
 /** A new key bundle of the sender, passed to the peer party inside the encryption. */
@@ -70,6 +74,8 @@ export const CONTENT_KINDS = ['note', 'ack', 'read', 'heartbeat', 'bundle'] as c
 
 export const MAX_SUBJECT_CHARS = 500;
 export const MAX_ATTACHMENTS = 16;
+/** Gossip is a few signed checkpoints; bounded so it can never crowd out a note. */
+export const MAX_GOSSIP_BYTES = 64 * 1024;
 const RELAY_RE = /^(?:[a-z][a-z0-9-]{0,31}|out-of-band)$/;
 const MIME_RE = /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,64}$/;
 const FILE_NAME_RE = /^[^\p{Cc}/\\]{1,255}$/u;
@@ -104,6 +110,7 @@ export function encodeContent(c: Content): Uint8Array {
       m = { v: 1, kind: 'bundle', bundle: c.bundle };
       break;
   }
+  if ((c.kind === 'note' || c.kind === 'ack' || c.kind === 'heartbeat') && c.gossip !== undefined) m.gossip = c.gossip;
   const bytes = encodeCbor(m);
   decodeContent(bytes); // refuse to seal what a recipient would refuse to open
   return bytes;
@@ -138,11 +145,13 @@ export function decodeContent(bytes: Uint8Array): Content {
         { max: MAX_ATTACHMENTS, optional: true },
       );
       if (att.length > 0) note.attachments = att;
+      const gossip = r.optBytes('gossip', { max: MAX_GOSSIP_BYTES });
+      if (gossip !== undefined) note.gossip = gossip;
       c = note;
       break;
     }
-    case 'ack':
-      c = {
+    case 'ack': {
+      const ack: AckContent = {
         kind: 'ack',
         acks: r.array('acks', (x, path, p) =>
           readItem(x, path, p, (a) => ({
@@ -152,16 +161,24 @@ export function decodeContent(bytes: Uint8Array): Content {
             arrivals: a.array('arr', (y, path2, p2) => readItem(y, path2, p2, (e) => ({ relay: e.text('relay', { pattern: RELAY_RE }), at: e.uint('at') })), { max: 64 }),
           })), { max: 10_000 }),
       };
+      const gossip = r.optBytes('gossip', { max: MAX_GOSSIP_BYTES });
+      if (gossip !== undefined) ack.gossip = gossip;
+      c = ack;
       break;
+    }
     case 'read':
       c = {
         kind: 'read',
         reads: r.array('reads', (x, path, p) => readItem(x, path, p, (e) => ({ from: e.text('from', { pattern: PARTY_ID_RE }), id: e.bytes('id', { len: 16 }), at: e.uint('at') })), { max: 10_000 }),
       };
       break;
-    case 'heartbeat':
-      c = { kind: 'heartbeat', seq: r.uint('seq') };
+    case 'heartbeat': {
+      const hb: HeartbeatContent = { kind: 'heartbeat', seq: r.uint('seq') };
+      const gossip = r.optBytes('gossip', { max: MAX_GOSSIP_BYTES });
+      if (gossip !== undefined) hb.gossip = gossip;
+      c = hb;
       break;
+    }
     case 'bundle':
       c = { kind: 'bundle', bundle: r.bytes('bundle', { max: 512 * 1024 }) };
       break;
