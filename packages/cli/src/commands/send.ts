@@ -10,11 +10,11 @@
  * `{"id", "receipts": [{"relay", "log_index"}]}`). No receipt at all is `not_sent` (exit 1),
  * after the result is printed: the note stays stored, sealed, for a later resend.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { CATEGORIES, MAX_ENVELOPE_BYTES, PRECEDENCES, type Category, type Precedence } from '@backchannel/core';
 import type { SendRequest, SendResult, Station } from '@backchannel/station';
 import { handOver } from '../handover.js';
+import { readInputFile } from '../input-file.js';
 import { CliError, CodedError, EXIT, usage } from '../errors.js';
 import { parseKeyId, parsePartyId, parseRelayIdList, parseTimeScale, quote } from '../flags.js';
 import type { Io } from '../output.js';
@@ -37,28 +37,7 @@ export function parseCategory(value: string): Category {
 }
 
 async function readBody(io: Io, path: string): Promise<string> {
-  let bytes: Buffer;
-  if (path === '-') {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of io.stdin) {
-      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      size += b.length;
-      if (size > MAX_BODY_BYTES) throw new CliError('usage', `the body on standard input is larger than ${MAX_BODY_BYTES} bytes, the most a note carries`);
-      chunks.push(b);
-    }
-    bytes = Buffer.concat(chunks);
-  } else {
-    try {
-      bytes = await readFile(path);
-    } catch (e) {
-      const errno = (e as { code?: unknown }).code;
-      if (errno === 'ENOENT') throw new CliError('file_not_found', `the body file ${path} does not exist`, { cause: e });
-      if (errno === 'EISDIR') throw new CliError('file_not_found', `the body file ${path} is a folder`, { cause: e });
-      throw e;
-    }
-    if (bytes.length > MAX_BODY_BYTES) throw new CliError('usage', `the body file ${path} is larger than ${MAX_BODY_BYTES} bytes, the most a note carries`);
-  }
+  const bytes = await readInputFile(io, path, 'body', MAX_BODY_BYTES, (where) => new CliError('usage', `${where} is larger than ${MAX_BODY_BYTES} bytes, the most a note carries`));
   const text = bytes.toString('utf8');
   if (Buffer.from(text, 'utf8').length !== bytes.length) throw new CliError('usage', 'the body is not UTF-8 text');
   return text;

@@ -8,8 +8,8 @@
  * On a party home, `trust` pins a peer party or adds a relay as a channel of the home's station
  * (station-trust.ts).
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { readInputFile } from '../input-file.js';
 import { BackchannelError, fingerprintsEqual, parsePartyCard, type PartyCard } from '@backchannel/core';
 import { CliError } from '../errors.js';
 import { parseFingerprint, parseIdList } from '../flags.js';
@@ -50,28 +50,7 @@ export interface TrustResult {
 
 /** Reads CARD.json, or standard input for "-"; bounded, since the file comes from someone else. */
 export async function readCardFile(io: Io, path: string): Promise<string> {
-  let bytes: Buffer;
-  if (path === '-') {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of io.stdin) {
-      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-      size += b.length;
-      if (size > MAX_CARD_BYTES) throw new BackchannelError('too_large', 'the card on standard input is larger than 1 MiB, so it is not a card');
-      chunks.push(b);
-    }
-    bytes = Buffer.concat(chunks);
-  } else {
-    try {
-      bytes = await readFile(path);
-    } catch (e) {
-      const errno = (e as { code?: unknown }).code;
-      if (errno === 'ENOENT') throw new CliError('file_not_found', `the card file ${path} does not exist`, { cause: e });
-      if (errno === 'EISDIR') throw new CliError('file_not_found', `the card file ${path} is a folder`, { cause: e });
-      throw e;
-    }
-    if (bytes.length > MAX_CARD_BYTES) throw new BackchannelError('too_large', `${path} is larger than 1 MiB, so it is not a card`);
-  }
+  const bytes = await readInputFile(io, path, 'card', MAX_CARD_BYTES, (where) => new BackchannelError('too_large', `${where} is larger than 1 MiB, so it is not a card`));
   return bytes.toString('utf8');
 }
 
