@@ -30,7 +30,11 @@ import type { Context } from './context.js';
 export const SOCKET_FILE = 'station.sock';
 const LABEL = Buffer.from('backchannel/v1/local-handover\0');
 
-export type HandoverRequest = { verb: 'sync' } | { verb: 'verify' } | { verb: 'send'; request: Record<string, unknown>; replyTo: string | null };
+/**
+ * `reload`: a root operation (`rotate`, `signer add/revoke`, `station add`) changed the home's
+ * keys or bundle; the daemon re-reads them into its running station (reloadDaemon).
+ */
+export type HandoverRequest = { verb: 'sync' } | { verb: 'verify' } | { verb: 'send'; request: Record<string, unknown>; replyTo: string | null } | { verb: 'reload' };
 
 export function socketPath(home: Home): string {
   return join(home.dir, SOCKET_FILE);
@@ -98,6 +102,16 @@ export async function handOver(ctx: Context, home: Home<PartyHomeJson>, request:
   } finally {
     socket.destroy();
   }
+}
+
+/**
+ * After a root operation changed the home's keys or bundle: tells a running daemon to re-read
+ * them. Resolves `false` when no daemon runs (the next `serve` reads them anyway); a daemon's
+ * failure to reload is thrown with its code.
+ */
+export async function reloadDaemon(ctx: Context, home: Home<PartyHomeJson>): Promise<boolean> {
+  const r = await handOver(ctx, home, { verb: 'reload' });
+  return r.handed;
 }
 
 export type HandoverHandler = (request: HandoverRequest, progress: (p: unknown) => void) => Promise<unknown>;

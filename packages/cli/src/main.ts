@@ -29,6 +29,7 @@ import { registerRotate } from './commands/rotate.js';
 import { registerDemo } from './commands/demo.js';
 import { registerStatement } from './commands/statement.js';
 import { registerWitness } from './commands/witness.js';
+import { registerExport } from './commands/export.js';
 
 export const VERSION = '0.1.0';
 
@@ -61,6 +62,7 @@ export function buildProgram(ctx: Context): Command {
   registerDemo(program, ctx);
   registerStatement(program, ctx);
   registerWitness(program, ctx);
+  registerExport(program, ctx);
   program.addHelpText(
     'after',
     `

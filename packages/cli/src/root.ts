@@ -4,15 +4,17 @@
  * BACKCHANNEL_ROOT_PASSPHRASE) after checking the station passphrase, installing a new
  * root-signed bundle in the home (bundle.bin and card.json, atomically), and publishing it: to
  * every relay (`publishBundle`: relays then refuse what it revoked) and, sealed, to every pinned
- * peer party (`shareBundle`: the peer accepts it under the root it pinned).
+ * peer party (`shareBundle`: the peer accepts it under the root it pinned). A station daemon
+ * (`serve`) running on the home is told to reload the new keys first (handover.ts, `reload`).
  */
 import { join } from 'node:path';
 import { Ed25519Key, equalBytes, partyCardJson, type SignedBundle } from '@backchannel/core';
 import type { BundleShare } from '@backchannel/station';
-import { CliError } from './errors.js';
+import { CliError, describeError } from './errors.js';
+import { reloadDaemon } from './handover.js';
 import { LAYOUT, MODE, readHomeFile, writeFileAtomic, type Home, type PartyHomeJson } from './home.js';
 import { KEY_LABELS, openKeyFile } from './keyfiles.js';
-import { getPassphrase } from './passphrase.js';
+import { getPassphrase, passphraseEnvVar } from './passphrase.js';
 import { withStation } from './party.js';
 import { readBundle } from './station-home.js';
 import { table } from './table.js';
@@ -63,8 +65,27 @@ export interface Published {
   parties: BundleShare[];
 }
 
-/** Sends the home's current bundle to every relay, then sealed to every pinned peer party. */
-export async function publishEverywhere(ctx: Context, home: Home<PartyHomeJson>): Promise<Published> {
+/**
+ * Tells a station daemon running on the home (if any) to re-read the home's keys and bundle.
+ * `stationPass`, when the caller already checked it, saves asking again. A daemon that fails to
+ * reload is a warning, not a failure: the home is already changed, and a restart of `serve` reads it.
+ */
+export async function reloadServing(ctx: Context, home: Home<PartyHomeJson>, stationPass?: string): Promise<boolean> {
+  const c: Context = stationPass === undefined ? ctx : { ...ctx, io: { ...ctx.io, env: { ...ctx.io.env, [passphraseEnvVar('station')]: stationPass } } };
+  try {
+    return await reloadDaemon(c, home);
+  } catch (e) {
+    ctx.out.warn(`the station daemon on ${home.dir} did not reload the new keys (${describeError(e).message}): restart 'backchannel serve'`);
+    return false;
+  }
+}
+
+/**
+ * Sends the home's current bundle to every relay, then sealed to every pinned peer party; first
+ * has a running daemon on the home reload the keys, so it opens notes sealed to new keys at once.
+ */
+export async function publishEverywhere(ctx: Context, home: Home<PartyHomeJson>, stationPass?: string): Promise<Published> {
+  await reloadServing(ctx, home, stationPass);
   return withStation(ctx, home, async (s) => {
     ctx.out.progress('Sending the new bundle to the relays…');
     const relays = await s.publishBundle();

@@ -6,6 +6,7 @@
  * is refused by the peer; after a rotation, new notes are sealed to the new key and a note
  * sealed to the old key before the peer learned of the rotation still opens.
  */
+import { once } from 'node:events';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ed25519Key, deriveOrigin, encryptionKeyId, equalBytes, makeRelayCard, openBundle, parseEnvelope, parsePartyCard, type PartyCardJson } from '@backchannel/core';
 import { startRelay, type RunningRelay } from '@backchannel/relay';
-import { PASSPHRASES, cleanupTemp, initPartyHome, jsonError, jsonOut, runCli, tempDir } from './helpers/cli.js';
+import { PASSPHRASES, cleanupTemp, cliEnv, initPartyHome, jsonError, jsonOut, runCli, spawnCli, tempDir } from './helpers/cli.js';
 
 const running: RunningRelay[] = [];
 afterAll(async () => {
@@ -122,6 +123,14 @@ describe('signer add, list, revoke and rotate', () => {
     for (const e of entries) expect(e).toMatchObject({ valid: false, code: 'key_revoked' });
     const inbox = await cli(['inbox', '--home', ir.home]);
     expect(JSON.stringify(inbox)).not.toContain('Signed after the compromise');
+    // The relay delivered faithfully what the sender's own keys disown: the alert names the
+    // sending party, with the envelope and the revocation, and nothing is raised against the relay.
+    const alerts = (await cli(['alerts', '--home', ir.home])).alerts as { kind: string; relay: string | null; party: string | null; note: { id: string } | null; evidence: Record<string, unknown> }[];
+    expect(alerts.filter((a) => a.kind === 'invalid_copy')).toEqual([]);
+    const revoked = alerts.filter((a) => a.kind === 'signer_revoked');
+    expect(revoked).toHaveLength(1);
+    expect(revoked[0]).toMatchObject({ party: 'us', relay: null, note: { id: forged.id }, evidence: { error: { code: 'key_revoked' }, revocations: [{ reason: 'laptop lost' }] } });
+    expect(typeof (revoked[0]?.evidence.copy as { envelope: unknown }).envelope).toBe('string');
   }, 90_000);
 
   it('after rotate, new notes are sealed to the new key, notes sealed to the old key still open, and the peer learns the bundle', async () => {
@@ -146,5 +155,50 @@ describe('signer add, list, revoke and rotate', () => {
     await cli(['sync', '--home', us.home]);
     expect(await cli(['show', before.id as string, '--home', us.home])).toMatchObject({ body: 'Sealed to the old key.' });
     expect(await cli(['show', after.id as string, '--home', us.home])).toMatchObject({ body: 'Sealed to the new key.' });
+  }, 120_000);
+
+  it('rotate while serve runs: the daemon reloads the keys and opens a note sealed to the new key', async () => {
+    const child = spawnCli(['serve', '--home', us.home, '--heartbeat', '0', '--check', '0', '--json'], await cliEnv(PASSPHRASES));
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdin.end();
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    try {
+      child.stdout.setEncoding('utf8');
+      let stdout = '';
+      while (!stdout.includes('\n')) {
+        const [chunk] = (await Promise.race([once(child.stdout, 'data'), exited.then(() => [''])])) as [string];
+        if (chunk === '') throw new Error(`serve exited early: ${stderr}`);
+        stdout += chunk;
+      }
+      expect(JSON.parse(stdout.split('\n')[0]!)).toMatchObject({ serving: { party: 'us' } });
+
+      const r = await cli(['rotate', '--overlap', '7', '--home', us.home]);
+      expect(r).toMatchObject({ seq: 5, added: [{ suite: 'x25519', file: 'keys/enc-x25519-3.key' }] });
+      expect(stderr).toContain('"event":"reload"');
+      const bundle = openBundle(new Uint8Array(await readFile(join(us.home, 'bundle.bin'))));
+      const newest = [...bundle.bundle.enc].sort((a, b) => b.notBefore - a.notBefore)[0]!;
+
+      await cli(['sync', '--home', ir.home]);
+      const sent = await cli(['send', '--to', 'us', '--precedence', 'ROUTINE', '--subject', 'Served', '--body', 'Sealed to the key rotated under the daemon.', '--home', ir.home]);
+      const db = new Database(join(ir.home, 'station.db'), { readonly: true });
+      const row = db.prepare('select envelope from outgoing where id = ?').get(sent.id) as { envelope: Buffer };
+      db.close();
+      expect(equalBytes(parseEnvelope(new Uint8Array(row.envelope)).slots.find((x) => x.party === 'us')!.kid, encryptionKeyId(newest.pub))).toBe(true);
+
+      // Handed over to the daemon: its running station (reloaded, not restarted) opens the note.
+      const synced = await cli(['sync', '--home', us.home]);
+      const received = [...((synced.received as Received[] | undefined) ?? [])];
+      const opened = received.filter((e) => e.id === sent.id);
+      // The push connection may have delivered it already (then this sync sees a redelivery).
+      for (const e of opened) expect(e).toMatchObject({ valid: true });
+      expect(await cli(['show', sent.id as string, '--home', us.home])).toMatchObject({ body: 'Sealed to the key rotated under the daemon.' });
+      expect(stderr).not.toContain('key_unknown');
+      child.kill('SIGTERM');
+      const [code] = await exited;
+      expect(code, stderr).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   }, 120_000);
 });

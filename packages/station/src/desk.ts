@@ -26,7 +26,8 @@ export interface Channel {
 
 export class Desk {
   readonly store: StationStore;
-  readonly keys: DeskKeys;
+  /** Replaced as a whole by `Station.reloadKeys` after a root operation (rotate, signer add/revoke). */
+  keys: DeskKeys;
   readonly clock: Clock;
   readonly random: Random;
   readonly policy: Policy;

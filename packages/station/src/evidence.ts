@@ -10,9 +10,11 @@
  *  - replay: our signed copy acknowledgement, the relay's delivery record answering it, and the
  *    redelivered copy;
  *  - fork: two checkpoints of one origin that are not consistent;
- *  - key change: the pinned root and the bundle presented under another root.
+ *  - key change: the pinned root and the bundle presented under another root;
+ *  - signer revoked / invalid: the envelope as delivered (its station signature holds), the
+ *    sender's signed bundle with its revocations, and the time the signer was judged at.
  */
-import { sha256 as sha, toBase64, toHex } from '@backchannel/core';
+import { sha256 as sha, toBase64, toHex, type SignedBundle } from '@backchannel/core';
 import type { Evidence } from './store/types.js';
 
 export function b64(b: Uint8Array | undefined): string | null {
@@ -43,6 +45,18 @@ export function copyEvidence(c: CopyEvidence): Evidence {
     delivery_record: b64(c.deliveryRecord),
     delivery_receipt: c.deliveryReceipt ?? null,
     received_at: c.receivedAt,
+  };
+}
+
+/** A sender-side failure: the relay delivered faithfully what the sender's own keys disown. */
+export function senderFaultEvidence(copy: CopyEvidence, error: { code: string; message: string }, bundle: SignedBundle, judgedAt: number | undefined): Evidence {
+  return {
+    copy: copyEvidence(copy),
+    error: { code: error.code, message: error.message },
+    sender_bundle: toBase64(bundle.bytes),
+    sender_bundle_seq: bundle.bundle.seq,
+    revocations: bundle.bundle.revoked.map((r) => ({ pub: toHex(r.pub), compromised_since: r.compromisedSince, reason: r.reason })),
+    judged_at: judgedAt ?? null,
   };
 }
 

@@ -36,6 +36,21 @@ export { connectHttp, type ConnectRelay } from './desk.js';
 // Merging, for tools that inspect archives
 export { decideMerge, isConsistent, type MergeInput, type MergeOutcome } from './merge.js';
 
+// Thread archives (issue 7): export, offline verification, HTML rendering
+export {
+  ARCHIVE_TYPE,
+  ARCHIVE_VERSION,
+  decodeArchive,
+  escapeHtml,
+  exportThreadArchive,
+  renderArchiveHtml,
+  verifyArchive,
+  type ArchiveBody,
+  type ArchiveCopy,
+  type ArchiveNote,
+  type ArchiveReport,
+} from './archive.js';
+
 // The store, for tools and tests
 export type { StationStore, NoteFilter } from './store/store.js';
 export { openSqliteStore, migrate, type OpenStoreOptions, SqliteStationStore } from './store/sqlite-store.js';

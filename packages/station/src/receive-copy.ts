@@ -9,7 +9,10 @@
  * fails is kept with its bytes as evidence and still acknowledged, so the relay signs a delivery
  * record binding itself to what it handed over (DESIGN.md, "Evidence of misbehaviour").
  * Failures that are ours, not the relay's — a sender we have not pinned, a key we no longer
- * hold — leave the copy unverifiable, unacknowledged and without an alert.
+ * hold — leave the copy unverifiable, unacknowledged and without an alert. Failures that are the
+ * sender's — a signer its own bundle revokes, an expired certificate — behind a valid token and
+ * receipt are not the relay's fault either: the copy is kept and acknowledged, and the alert
+ * (`signer_revoked`, `signer_invalid`) names the sending party, not the relay.
  */
 import { decodeGossip, receiveGossip } from './gossip.js';
 import {
@@ -30,7 +33,7 @@ import {
 } from '@backchannel/core';
 import type { Channel, Desk } from './desk.js';
 import { describeFailure, StationError } from './errors.js';
-import { equivocationEvidence, invalidCopyEvidence, replayEvidence } from './evidence.js';
+import { equivocationEvidence, invalidCopyEvidence, replayEvidence, senderFaultEvidence } from './evidence.js';
 import { privateKeyFor } from './keys.js';
 import { decideMerge, type MergeOutcome } from './merge.js';
 import type { FetchItem } from './relay-wire.js';
@@ -58,6 +61,15 @@ export interface PendingAck {
 
 // Failures that say nothing against the relay that delivered the copy.
 const OURS = new Set(['unknown_party', 'key_unknown', 'bundle_stale', 'root_mismatch', 'relay_unreachable', 'relay_timeout', 'relay_refused', 'relay_response_invalid']);
+
+// Failures of the sender's own keys. They can only surface once the token and receipt verified
+// and (for the signer certificate, which travels inside the sealed content) the station signature
+// over the ciphertext held: the relay could not have produced them by altering the bytes.
+const SENDER_SIDE: ReadonlyMap<string, 'signer_revoked' | 'signer_invalid'> = new Map([
+  ['key_revoked', 'signer_revoked'],
+  ['certificate_expired', 'signer_invalid'],
+  ['certificate_invalid', 'signer_invalid'],
+]);
 
 /**
  * @param confirmed the fetch cursor this item came after: the relay may hand an unconfirmed item
@@ -95,6 +107,8 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
   let error: { code: string; message: string } | undefined;
   let opened: OpenedEnvelope | undefined;
   let logIndex: number | undefined;
+  let judgedAt: number | undefined;
+  let opening = false;
   try {
     if (env.header.to !== desk.party && env.header.from !== desk.party) throw new BackchannelError('not_for_us', `relay ${relay} delivered a note between ${from} and ${env.header.to}`);
     const sender = await desk.store.getParty(from);
@@ -105,6 +119,8 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
     logIndex = v.index;
     await desk.store.saveCheckpoint({ relay, size: v.checkpoint.size, rootHash: v.checkpoint.rootHash, note: v.checkpointNote, seenAt: now, consistent: false });
     // Judged at its verified log inclusion (DESIGN.md: revocations), not at our clock.
+    judgedAt = v.opening.time;
+    opening = true;
     opened = await openWithNewestBundle(desk, ch, item.envelope, sender, v.opening.time);
   } catch (e) {
     valid = false;
@@ -114,6 +130,9 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
   if (!valid && error !== undefined && OURS.has(error.code)) {
     return { entry: { ...base, from, id, outcome: 'unverifiable', valid: false, code: error.code }, ack: undefined };
   }
+
+  // The token and receipt held: a failure of the sender's own keys is the sender's, not the relay's.
+  const senderFault = !valid && error !== undefined && opening ? SENDER_SIDE.get(error.code) : undefined;
 
   const copy: CopyRecord = {
     from,
@@ -180,7 +199,24 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
     // Gossip is advisory: a malformed payload is dropped item by item, never fails the note.
     await receiveGossip(desk, from, decodeGossip(gossip)).catch(() => undefined);
   }
-  const invalid = outcome.o.kind === 'invalid' && error !== undefined ? { error, validDigest: outcome.note?.digest } : undefined;
+  if (senderFault !== undefined && error !== undefined) {
+    const sender = await desk.store.getParty(from);
+    if (sender !== undefined) {
+      await desk.raise({
+        kind: senderFault,
+        relay: undefined,
+        party: from,
+        note: { from, id },
+        message:
+          senderFault === 'signer_revoked'
+            ? `party ${from} sent note ${id} signed by a key its own bundle revokes (${error.message}); relay ${relay} delivered it faithfully`
+            : `party ${from} sent note ${id} under a signer certificate that does not hold (${error.code}: ${error.message}); relay ${relay} delivered it faithfully`,
+        evidence: senderFaultEvidence({ relay, envelope: item.envelope, token: item.token, receipt: item.receipt, receivedAt: now }, error, sender.bundle, judgedAt),
+        dedupeKey: `${senderFault}/${from}/${id}/${toHex(digest)}`,
+      });
+    }
+  }
+  const invalid = outcome.o.kind === 'invalid' && error !== undefined && senderFault === undefined ? { error, validDigest: outcome.note?.digest } : undefined;
   return {
     entry: { ...base, from, id, kind: opened?.content.kind, outcome: outcome.o.kind, valid, code: error?.code },
     ack: { from, id, digest, invalid },

@@ -19,7 +19,7 @@
  * Time and randomness are injected (`clock`, `random`), so deadlines and failover are exact in
  * tests; `timeScale` shrinks the precedence objectives for tests and the demo.
  */
-import { partyFingerprint, systemRandom, toHex, type Precedence, type Random } from '@backchannel/core';
+import { BackchannelError, equalBytes, partyFingerprint, systemRandom, toHex, type Precedence, type Random } from '@backchannel/core';
 import { systemClock, type Clock } from './clock.js';
 import { checkDeadlines, type DeadlineReport } from './deadlines.js';
 import { recordDelivery } from './deliveries.js';
@@ -123,6 +123,24 @@ export class Station {
       await store.close();
       throw e;
     }
+  }
+
+  /**
+   * Replaces the desk's keys in a running station (after a root operation on the home: `rotate`,
+   * `signer add/revoke`, `station add` sign a new bundle and may add keys). The new keys are
+   * checked as `open` checks them; they must be the same party, station key and storage key (a
+   * different store needs a new station). The own party's bundle in the store moves forward.
+   * Copies already being opened finish with the keys they started with.
+   */
+  async reloadKeys(k: StationKeys): Promise<void> {
+    const keys = await loadDeskKeys(k, this.#desk.clock.now());
+    const old = this.#desk.keys;
+    if (keys.party !== old.party) throw new BackchannelError('argument_invalid', `the new keys are party ${keys.party}'s, not ${old.party}'s`);
+    if (!equalBytes(keys.station.key.publicKey, old.station.key.publicKey)) throw new BackchannelError('argument_invalid', 'the new keys are for another station key: open a new station instead');
+    if (!equalBytes(keys.storageKey, old.storageKey)) throw new BackchannelError('argument_invalid', 'the new keys carry another storage key: open a new station instead');
+    if (!equalBytes(keys.bundle.bundle.root, old.bundle.bundle.root)) throw new BackchannelError('argument_invalid', 'the new bundle is under another root key');
+    this.#desk.keys = keys;
+    await registerSelf(this.#desk);
   }
 
   /** This desk's party id. */

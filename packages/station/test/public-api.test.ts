@@ -7,6 +7,13 @@ describe('@backchannel/station public API', () => {
     expect(Object.keys(station).sort()).toEqual(
       [
         'ACK_BURST_MS',
+        'ARCHIVE_TYPE',
+        'ARCHIVE_VERSION',
+        'decodeArchive',
+        'escapeHtml',
+        'exportThreadArchive',
+        'renderArchiveHtml',
+        'verifyArchive',
         'ALERT_KINDS',
         'NO_WITNESS_POLICY',
         'checkQuorum',

@@ -103,7 +103,7 @@ export async function rotate(ctx: Context, home: Home<PartyHomeJson>, overlapDay
       destroyed.push(`${LAYOUT.keys}/${f.name}`);
     }
   }
-  const published = await publishEverywhere(ctx, home);
+  const published = await publishEverywhere(ctx, home, stationPass);
   return {
     party,
     seq: next.bundle.seq,

@@ -15,10 +15,14 @@
  * While it runs, `sync`, `send` and `verify` on the same home hand over to it through the Unix
  * socket `station.sock` in the home (handover.ts): they run on the daemon's open station instead
  * of opening the store beside it. A second `serve` on the home is refused (`address_in_use`).
+ * A root operation on the home (`rotate`, `signer add/revoke`, `station add`) sends `reload`
+ * over the same socket: the daemon re-reads the home's keys and bundle into its running station
+ * (Station.reloadKeys), so notes sealed to a new encryption key open at once.
  */
 import type { SendRequest, Station, WatchEvent } from '@backchannel/station';
 import { daemonRunning, serveHandover, socketPath } from '../handover.js';
-import { readBundle } from '../station-home.js';
+import { readBundle, readDeskKeys } from '../station-home.js';
+import { getPassphrase, passphraseEnvVar } from '../passphrase.js';
 import { sendOn } from './send.js';
 import { verifyOn } from './verify.js';
 import { CliError } from '../errors.js';
@@ -43,7 +47,21 @@ export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, inpu
     ctx.io.stderr.write(ctx.out.json ? `${JSON.stringify({ at, event, ...fields })}\n` : `${when(at)}  ${human}\n`);
   };
   if (await daemonRunning(home)) throw new CliError('address_in_use', `a station daemon already runs on ${home.dir} (its socket ${socketPath(home)} answers)`);
-  const station: Station = await openStation(ctx, home, {
+  // Kept for `reload` (the daemon already holds the keys it unlocks), so a reload never prompts.
+  const pass = await getPassphrase(ctx.io, 'station', { confirm: false });
+  const keyCtx: Context = { ...ctx, io: { ...ctx.io, env: { ...ctx.io.env, [passphraseEnvVar('station')]: pass } } };
+  const reload = async (): Promise<unknown> => {
+    const keys = await readDeskKeys(keyCtx, home);
+    try {
+      await station.reloadKeys(keys);
+    } finally {
+      for (const e of keys.encryption) e.priv.fill(0);
+    }
+    const b = keys.bundle.bundle;
+    log('reload', { seq: b.seq }, `keys reloaded: bundle ${b.seq}`);
+    return { reloaded: { party: home.json.id, station: home.json.station, seq: b.seq, signers: keys.signers.map((s) => s.id), encryption: keys.encryption.length } };
+  };
+  const station: Station = await openStation(keyCtx, home, {
     timers: true,
     ...(input.timeScale === undefined ? {} : { timeScale: input.timeScale }),
   });
@@ -65,6 +83,8 @@ export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, inpu
             return verifyOn(station, progress);
           case 'send':
             return sendOn(ctx, station, req.request as unknown as SendRequest, req.replyTo ?? undefined, home.dir);
+          case 'reload':
+            return reload();
         }
       },
       (e) => {

@@ -107,7 +107,7 @@ export async function signerAdd(ctx: Context, home: Home<PartyHomeJson>, spec: {
   await writeFileAtomic(join(home.dir, LAYOUT.signerKey(spec.id)), file, MODE.secret);
   await writeFileAtomic(join(home.dir, LAYOUT.signerCert(spec.id)), certificate, MODE.public);
   await installBundle(home, next);
-  const published = await publishEverywhere(ctx, home);
+  const published = await publishEverywhere(ctx, home, stationPass);
   return { party: b.party, signer: spec.id, seq: next.bundle.seq, ...published };
 }
 
@@ -124,7 +124,7 @@ export async function signerRevoke(
   const since = parseCompromisedSince(opts.compromisedSince ?? 'now', now);
   const rest = current.signers.filter((s) => s.id !== id && s.notAfter > now && findRevocation(current, s.pub) === undefined);
   if (rest.length === 0) throw usage(`${id} is party ${current.party}'s last signer: add another with 'backchannel signer add' first, or no note could be signed`);
-  const { root, old } = await unlockRoot(ctx, home, 'revoking a signer');
+  const { root, stationPass, old } = await unlockRoot(ctx, home, 'revoking a signer');
   const b = old.bundle;
   const reason = opts.reason ?? `signer ${id} revoked`;
   const next = signBundle(root, {
@@ -139,7 +139,7 @@ export async function signerRevoke(
   // This home's copy of the private key is destroyed; the certificate stays (public, it names the
   // revoked key in `signer list`).
   await rm(join(home.dir, LAYOUT.signerKey(id)), { force: true });
-  const published = await publishEverywhere(ctx, home);
+  const published = await publishEverywhere(ctx, home, stationPass);
   return { party: b.party, signer: id, seq: next.bundle.seq, compromised_since: since, ...published };
 }
 

@@ -57,7 +57,7 @@ export async function stationAdd(ctx: Context, home: Home<PartyHomeJson>, newDir
     await tx.rollback();
     throw e;
   }
-  const published = await publishEverywhere(ctx, home);
+  const published = await publishEverywhere(ctx, home, stationPass);
   return { party: home.json.id, station: id, seq: next.bundle.seq, home: home.dir, new_home: newDir, fingerprint: card.fingerprint, ...published };
 }
 

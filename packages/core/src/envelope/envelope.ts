@@ -243,6 +243,8 @@ export interface OpenedEnvelope extends InspectedEnvelope {
   content: Content;
   contentBytes: Uint8Array;
   signer: SignerCertificate;
+  /** The signer's signature over [SHA-256(header), content]: with the certificate, proof of who said what, checkable without any key. */
+  signerSignature: Uint8Array;
 }
 
 /** The whole receiving check, in order: structure, station signature, decryption, padding, signer. */
@@ -278,5 +280,5 @@ export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext): Promise
     throw new BackchannelError('signature_invalid', `the signature of ${h.from}'s signer ${signer.id} does not verify`);
   }
   const content = decodeContent(contentBytes);
-  return { ...env, content, contentBytes, signer };
+  return { ...env, content, contentBytes, signer, signerSignature: sig };
 }

@@ -181,6 +181,8 @@ export const ALERT_KINDS = [
   'receipt_invalid', // a receipt or delivery record that does not verify, or is not in the log
   'key_change', // a party presented keys under another root
   'deadline_missed', // no channel delivered a note by its deadline
+  'signer_revoked', // a party sent a note signed by a key its own bundle revokes (not the relay's fault)
+  'signer_invalid', // a party sent a note under a signer certificate that is expired or invalid (not the relay's fault)
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
