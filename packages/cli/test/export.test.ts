@@ -4,34 +4,18 @@
  * a reply; then `export THREAD --out --html` on each side, `verify-archive` OK (exit 0), a
  * changed byte fails (exit 3), and the HTML carries the markup only as escaped text.
  */
-import { createServer } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ed25519Key, deriveOrigin, makeRelayCard, parsePartyCard, type PartyCardJson } from '@backchannel/core';
-import { startRelay, type RunningRelay } from '@backchannel/relay';
+import { type PartyCardJson } from '@backchannel/core';
 import { PASSPHRASES, cleanupTemp, initPartyHome, jsonError, jsonOut, tempDir } from './helpers/cli.js';
+import { startTestRelay, stopTestRelays } from './helpers/relays.js';
 import { runInProcess } from './helpers/in-process.js';
 
-const running: RunningRelay[] = [];
 afterAll(async () => {
-  await Promise.all(running.splice(0).map((r) => r.close()));
+  await stopTestRelays();
   await cleanupTemp();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 const MARKUP = '<script>alert(1)</script><iframe src="https://evil.example"></iframe>';
 
@@ -46,26 +30,7 @@ describe('export and verify-archive', () => {
     us = (await initPartyHome('us', 'United States')) as unknown as typeof us;
     ir = (await initPartyHome('ir', 'Iran')) as unknown as typeof ir;
     dir = await tempDir();
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const logKey = Ed25519Key.generate();
-    const origin = deriveOrigin(url, 'ch');
-    const card = makeRelayCard({ id: 'ch', name: 'Relay ch', url, origin, logKey });
-    running.push(
-      await startRelay({
-        id: 'ch',
-        name: 'Relay ch',
-        url,
-        origin,
-        logKey,
-        card,
-        db: `sqlite:${join(dir, 'ch.db')}`,
-        listen: { host: '127.0.0.1', port },
-        mandate: [us.card, ir.card].map((p) => ({ card: parsePartyCard(p) })),
-      }),
-    );
-    const relayCard = join(dir, 'ch.card.json');
-    await writeFile(relayCard, JSON.stringify(card));
+    const { cardPath: relayCard, card } = await startTestRelay(dir, 'ch', [us.card, ir.card]);
     const steps: [string[], string][] = [
       [['trust', ir.cardPath, '--fingerprint', ir.card.fingerprint], us.home],
       [['trust', relayCard, '--fingerprint', card.fingerprint], us.home],

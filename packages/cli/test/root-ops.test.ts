@@ -7,48 +7,20 @@
  * sealed to the old key before the peer learned of the rotation still opens.
  */
 import { once } from 'node:events';
-import { cp, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ed25519Key, deriveOrigin, encryptionKeyId, equalBytes, makeRelayCard, openBundle, parseEnvelope, parsePartyCard, type PartyCardJson } from '@backchannel/core';
-import { startRelay, type RunningRelay } from '@backchannel/relay';
+import { encryptionKeyId, equalBytes, openBundle, parseEnvelope, type PartyCardJson } from '@backchannel/core';
 import { PASSPHRASES, cleanupTemp, cliEnv, initPartyHome, jsonError, jsonOut, runCli, spawnCli, tempDir } from './helpers/cli.js';
+import { startTestRelay, stopTestRelays } from './helpers/relays.js';
 
-const running: RunningRelay[] = [];
 afterAll(async () => {
-  await Promise.all(running.splice(0).map((r) => r.close()));
+  await stopTestRelays();
   await cleanupTemp();
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
-
-async function relay(dir: string, id: string, parties: readonly PartyCardJson[]): Promise<{ cardPath: string; fingerprint: string }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const logKey = Ed25519Key.generate();
-  const origin = deriveOrigin(url, id);
-  const card = makeRelayCard({ id, name: `Relay ${id}`, url, origin, logKey });
-  running.push(
-    await startRelay({ id, name: `Relay ${id}`, url, origin, logKey, card, db: `sqlite:${join(dir, `${id}.db`)}`, listen: { host: '127.0.0.1', port }, mandate: parties.map((p) => ({ card: parsePartyCard(p) })) }),
-  );
-  const cardPath = join(dir, `${id}.card.json`);
-  await writeFile(cardPath, JSON.stringify(card));
-  return { cardPath, fingerprint: card.fingerprint };
-}
+const relay = startTestRelay;
 
 const cli = async (args: string[]): Promise<Record<string, unknown>> => {
   const r = await runCli([...args, '--json'], { env: PASSPHRASES, timeoutMs: 30_000 });

@@ -6,36 +6,20 @@
  * attribution, `verify`, and the bad input: bad flags (2), an unknown party (1), a wrong
  * passphrase (1), a changed party key (3, with an alert).
  */
-import { createServer } from 'node:net';
 import { existsSync } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ed25519Key, createParty, deriveOrigin, makeRelayCard, parsePartyCard, partyCardJson, type PartyCardJson } from '@backchannel/core';
-import { startRelay, type RunningRelay } from '@backchannel/relay';
+import { createParty, partyCardJson, type PartyCardJson } from '@backchannel/core';
 import { once } from 'node:events';
 import { PASSPHRASES, cleanupTemp, cliEnv, initPartyHome, jsonError, jsonOut, mapLimit, runCli, spawnCli, tempDir } from './helpers/cli.js';
+import { startTestRelay, stopTestRelays } from './helpers/relays.js';
 import { runInProcess } from './helpers/in-process.js';
 
-const running: RunningRelay[] = [];
 afterAll(async () => {
-  await Promise.all(running.splice(0).map((r) => r.close()));
+  await stopTestRelays();
   await cleanupTemp();
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 interface Party {
   home: string;
@@ -43,28 +27,7 @@ interface Party {
   cardPath: string;
 }
 
-async function relay(dir: string, id: string, parties: readonly PartyCardJson[]): Promise<{ id: string; cardPath: string; fingerprint: string }> {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const logKey = Ed25519Key.generate();
-  const origin = deriveOrigin(url, id);
-  const card = makeRelayCard({ id, name: `Relay ${id}`, url, origin, logKey });
-  const r = await startRelay({
-    id,
-    name: `Relay ${id}`,
-    url,
-    origin,
-    logKey,
-    card,
-    db: `sqlite:${join(dir, `${id}.db`)}`,
-    listen: { host: '127.0.0.1', port },
-    mandate: parties.map((p) => ({ card: parsePartyCard(p) })),
-  });
-  running.push(r);
-  const cardPath = join(dir, `${id}.card.json`);
-  await writeFile(cardPath, JSON.stringify(card));
-  return { id, cardPath, fingerprint: card.fingerprint };
-}
+const relay = startTestRelay;
 
 const ok = (r: { code: number | null; stderr: string }): void => {
   expect(r.code, r.stderr).toBe(0);
