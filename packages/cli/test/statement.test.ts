@@ -8,7 +8,6 @@
  */
 import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ed25519Key, createParty, decryptSecret, parsePartyCard, parseRelayCard, parseVkey, partyCardJson, systemRandom, type NewParty } from '@backchannel/core';
@@ -16,20 +15,7 @@ import { startRelay, type RunningRelay } from '@backchannel/relay';
 import { Station, type StationKeys } from '@backchannel/station';
 import { checkStatement } from '../src/commands/statement.js';
 import { PASSPHRASES, cleanupTemp, cliEnv, jsonError, jsonOut, runCli, spawnCli, tempDir } from './helpers/cli.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
+import { freePort } from './helpers/relays.js';
 
 function keysOf(p: NewParty, id: string): StationKeys {
   return {
