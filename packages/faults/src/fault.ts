@@ -39,3 +39,12 @@ export function ruleMatches(rule: Rule, method: string, path: string): boolean {
   if (rule.path === undefined) return true;
   return typeof rule.path === 'string' ? path.startsWith(rule.path) : rule.path.test(path);
 }
+
+/**
+ * One step of a fault schedule (a Jepsen-style nemesis): `afterMs` from the schedule's start,
+ * replace the rules, partition, or heal. Steps run in the order of their times.
+ */
+export type FaultStep =
+  | { afterMs: number; rules: Rule[] }
+  | { afterMs: number; partition: true }
+  | { afterMs: number; heal: true };

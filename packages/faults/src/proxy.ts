@@ -7,7 +7,7 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { decodeCbor, encodeCbor, type CborMap } from '@backchannel/core';
-import { ruleMatches, type Fault, type Rule } from './fault.js';
+import { ruleMatches, type Fault, type FaultStep, type Rule } from './fault.js';
 import { Rogue, type RogueIdentity } from './rogue.js';
 
 export interface ProxyOptions {
@@ -49,6 +49,12 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
+/** A schedule in progress: `done` resolves after its last step ran (or once cancelled). */
+export interface RunningSchedule {
+  done: Promise<void>;
+  cancel(): void;
+}
+
 interface Upstream {
   status: number;
   headers: Record<string, string>;
@@ -64,6 +70,8 @@ export class FaultProxy {
   /** Fetch items seen so far, for replays. */
   readonly #seenItems: CborMap[] = [];
   #partitioned = false;
+  /** Cancels of the schedules still running, so close() leaves no timer behind. */
+  readonly #schedules = new Set<() => void>();
   readonly stats: ProxyStats = {
     requests: 0,
     faulted: { pass: 0, drop: 0, refuse: 0, delay: 0, duplicate: 0, replay: 0, reorder: 0, corrupt: 0, alter: 0, cut: 0 },
@@ -124,12 +132,44 @@ export class FaultProxy {
     this.#partitioned = false;
   }
 
+  /**
+   * Runs faults by schedule rather than on command: each step at its time from now (real
+   * time, on unref'd timers). A later schedule does not cancel an earlier one; `cancel` does.
+   */
+  schedule(steps: readonly FaultStep[]): RunningSchedule {
+    const ordered = [...steps].sort((a, b) => a.afterMs - b.afterMs);
+    const timers: NodeJS.Timeout[] = [];
+    let finish: () => void = () => undefined;
+    const done = new Promise<void>((resolve) => {
+      finish = resolve;
+    });
+    const cancel = (): void => {
+      for (const t of timers) clearTimeout(t);
+      this.#schedules.delete(cancel);
+      finish();
+    };
+    this.#schedules.add(cancel);
+    if (ordered.length === 0) cancel();
+    ordered.forEach((step, i) => {
+      const t = setTimeout(() => {
+        if ('rules' in step) this.setRules(step.rules);
+        else if ('partition' in step) this.partition();
+        else this.heal();
+        if (i === ordered.length - 1) cancel();
+      }, Math.max(0, step.afterMs));
+      t.unref();
+      timers.push(t);
+    });
+    return { done, cancel };
+  }
+
   /** Digests (hex) of the copies this proxy altered. */
   alteredDigests(): string[] {
     return [...(this.#rogue?.altered.keys() ?? [])];
   }
 
   async close(): Promise<void> {
+    for (const c of [...this.#schedules]) c();
     for (const s of this.#sockets) s.destroy();
     await new Promise<void>((resolve) => {
       this.#server.close(() => {

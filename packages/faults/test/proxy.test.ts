@@ -152,3 +152,40 @@ describe('fault proxy', () => {
     });
   });
 });
+
+describe('fault proxy schedules', () => {
+  it('applies faults by schedule, in time order, then heals', async () => {
+    await withProxy(async (p) => {
+      const s = p.schedule([
+        { afterMs: 60, heal: true },
+        { afterMs: 0, partition: true },
+        { afterMs: 30, rules: [{ path: '/echo', fault: { kind: 'delay', ms: 5, jitterMs: 20 } }] },
+      ]);
+      await s.done;
+      // Partitioned, then healed; the delay rule from the middle step stays in force.
+      const r = await fetch(`${p.url}/echo`, { method: 'POST', body: 'after' });
+      expect(await r.text()).toBe('echo:after');
+      expect(p.stats.faulted.delay).toBe(1);
+    });
+  });
+
+  it('a cancelled schedule does nothing more, and close cancels what is left', async () => {
+    await withProxy(async (p) => {
+      const s = p.schedule([{ afterMs: 10_000, partition: true }]);
+      s.cancel();
+      await s.done;
+      expect((await fetch(`${p.url}/echo`)).status).toBe(200);
+      p.schedule([{ afterMs: 10_000, partition: true }]);
+    });
+  });
+
+  it('jittered delay holds each request between its floor and floor plus jitter', async () => {
+    await withProxy(async (p) => {
+      p.setFault({ kind: 'delay', ms: 40, jitterMs: 60 });
+      const t0 = performance.now();
+      await (await fetch(`${p.url}/echo`)).text();
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(35);
+      expect(p.stats.faulted.delay).toBe(1);
+    });
+  });
+});

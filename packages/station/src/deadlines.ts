@@ -41,7 +41,7 @@ export async function checkDeadlines(desk: Desk, refresh?: (relays: string[]) =>
       channels = await desk.store.listChannels(listed.id);
     }
     const note = (await desk.store.getOutgoing(listed.id)) ?? listed;
-    const delivered = channels.filter(isDelivered);
+    let delivered = channels.filter(isDelivered);
     if (delivered.length === 0 && note.lateFailoverAt === undefined) {
       await desk.store.updateOutgoing(note.id, { lateFailoverAt: now });
       const s = new Submission(desk, note);
@@ -52,6 +52,14 @@ export async function checkDeadlines(desk: Desk, refresh?: (relays: string[]) =>
       }
     }
     if (desk.clock.now() < note.deadline) continue;
+    // A drop is judged on fresh records: a channel that delivered since this desk last fetched
+    // its records (while another channel's record was already in) is no drop.
+    const unconfirmed = channels.filter((x) => x.receipt !== undefined && !isDelivered(x)).map((c) => c.relay);
+    if (unconfirmed.length > 0 && delivered.length > 0 && refresh !== undefined) {
+      await refresh(unconfirmed);
+      channels = await desk.store.listChannels(listed.id);
+      delivered = channels.filter(isDelivered);
+    }
     const deliveredOn = delivered.map((c) => c.relay);
     for (const c of channels.filter((x) => x.receipt !== undefined && !isDelivered(x))) {
       report.drops.push({ id: note.id, relay: c.relay });

@@ -8,7 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import { Type, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import { describeError, RelayError, type AnyErrorCode } from '../errors.js';
 import { ApiCatalog } from './api-catalog.js';
 import { registerCborBody } from './cbor-body.js';
@@ -77,6 +77,12 @@ export async function buildApp(ctx: RelayContext, options: { tls?: { cert: strin
     forceCloseConnections: true,
     // One line per request at 7k requests/s is noise; refusals and failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // A path Fastify cannot even decode (bad percent-encoding) is refused before any route or
+    // error handler runs: answer it in our shape too, so every refusal carries a known code.
+    frameworkErrors: (err, _req, reply) => {
+      metrics.rejected.inc({ reason: 'bad_request' });
+      void (reply as FastifyReply).code(400).send(errorBody('bad_request', err.code === 'FST_ERR_BAD_URL' ? 'the request path is not a valid URL' : 'the request is malformed'));
+    },
     // An https.Server where TLS is configured: the same request and reply types for the routes.
   }) as unknown as FastifyInstance;
   // Every route Fastify registers, for the test that holds the OpenAPI document complete.

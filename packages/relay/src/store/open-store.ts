@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { TypeFormat, TypeId } from 'pg-types';
-import { RelayError } from '../errors.js';
+import { RelayError, storageFailureCode } from '../errors.js';
 import { checkPostgresDurability, checkSqliteDurability } from './durability.js';
 import { KyselyRelayStore } from './kysely-store.js';
 import { relayMigrations, type Dialect } from './migrations.js';
@@ -57,6 +57,11 @@ function kyselyFor(loc: DbLocation): { db: Kysely<RelayDatabase>; dialect: Diale
   const pool = new pg.Pool({ connectionString: loc.url, max: 8, types: pgTypes });
   // An idle client's error (the server restarted) must not crash the process; the next query fails and is answered 503.
   pool.on('error', () => undefined);
+  // Nor must a checked-out client's (the server shut down between two queries of a transaction):
+  // pg marks it unusable, its next query fails (503 storage_unavailable), the pool drops it on release.
+  pool.on('connect', (client) => {
+    client.on('error', () => undefined);
+  });
   return { db: new Kysely<RelayDatabase>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', check: () => checkPostgresDurability(pool) };
 }
 
@@ -66,7 +71,15 @@ async function migrator(db: Kysely<RelayDatabase>, dialect: Dialect): Promise<Mi
 
 /** Opens, checks durability, migrates to the latest schema. */
 export async function openStore(db: string): Promise<KyselyRelayStore> {
-  const k = kyselyFor(parseDbUrl(db));
+  const loc = parseDbUrl(db);
+  let k;
+  try {
+    k = kyselyFor(loc);
+  } catch (e) {
+    // A file that cannot be opened (a read-only or failing disk) is refused with a typed code, not a stack trace.
+    if (e instanceof RelayError) throw e;
+    throw new RelayError(storageFailureCode(e) ?? 'unavailable', `the relay database cannot be opened: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
   try {
     await k.check();
     const m = await migrator(k.db, k.dialect);
@@ -76,7 +89,7 @@ export async function openStore(db: string): Promise<KyselyRelayStore> {
   } catch (e) {
     await k.db.destroy();
     if (e instanceof RelayError) throw e;
-    throw new RelayError('unavailable', `the relay database cannot be opened: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    throw new RelayError(storageFailureCode(e) ?? 'unavailable', `the relay database cannot be opened: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
   }
 }
 

@@ -45,7 +45,12 @@ export async function spawnRelay(options: RelayProcessOptions): Promise<RelayPro
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
-    const timer = setTimeout(() => { reject(new Error(`relay process did not start: ${err}`)); }, 20_000);
+    // Generous: on a loaded two-core machine tsx alone can take many seconds. A process that did not
+    // start is killed, so it cannot hold the port (or the database) for the next attempt.
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`relay process did not start: ${err}`));
+    }, 60_000);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const nl = out.indexOf('\n');
