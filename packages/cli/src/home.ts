@@ -38,6 +38,8 @@ export const LAYOUT = {
   bundle: 'bundle.bin',
   rootKey: 'keys/root.key',
   stationKey: 'keys/station.key',
+  /** The desk's own key-agreement key: key shares from the party's other desks are sealed to it. */
+  deskKey: 'keys/desk.key',
   signerKey: (id: string) => `keys/signer-${id}.key`,
   encryptionKey: (suite: SuiteName, n: number) => `keys/enc-${suite}-${n}.key`,
   signerCert: (id: string) => `certs/signer-${id}.cert`,

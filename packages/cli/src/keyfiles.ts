@@ -25,6 +25,7 @@ export function isFastKdf(env: NodeJS.ProcessEnv): boolean {
 export const KEY_LABELS = {
   root: (party: string) => `root:${party}`,
   station: (party: string, station: string) => `station:${party}/${station}`,
+  desk: (party: string, station: string) => `desk:${party}/${station}`,
   signer: (party: string, signer: string) => `signer:${party}/${signer}`,
   encryption: (party: string, suite: SuiteName, n: number) => `enc:${party}/${suite}/${n}`,
   log: (relay: string) => `log:${relay}`,

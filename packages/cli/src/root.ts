@@ -9,7 +9,8 @@
  */
 import { join } from 'node:path';
 import { Ed25519Key, equalBytes, partyCardJson, type SignedBundle } from '@backchannel/core';
-import type { BundleShare } from '@backchannel/station';
+import type { BundleShare, KeyShareResult } from '@backchannel/station';
+import { readKeyMaterial, wipeKeyMaterial } from './desk-keys.js';
 import { CliError, describeError } from './errors.js';
 import { reloadDaemon } from './handover.js';
 import { LAYOUT, MODE, readHomeFile, writeFileAtomic, type Home, type PartyHomeJson } from './home.js';
@@ -62,6 +63,8 @@ export type RelayPublished = { relay: string; ok: boolean; code?: string; messag
 
 export interface Published {
   relays: RelayPublished;
+  /** The key shares to the party's other desks (docs/protocol.md §4.8). */
+  desks: KeyShareResult[];
   parties: BundleShare[];
 }
 
@@ -86,24 +89,53 @@ export async function reloadServing(ctx: Context, home: Home<PartyHomeJson>, sta
  */
 export async function publishEverywhere(ctx: Context, home: Home<PartyHomeJson>, stationPass?: string): Promise<Published> {
   await reloadServing(ctx, home, stationPass);
-  return withStation(ctx, home, async (s) => {
+  const pass = stationPass ?? (await getPassphrase(ctx.io, 'station', { confirm: false }));
+  const published = await withStation(ctx, home, async (s) => {
     ctx.out.progress('Sending the new bundle to the relays…');
     const relays = await s.publishBundle();
+    // The other desks get the keys before the peers get the bundle: relays hand the FLASH shares
+    // out ahead of any note the peer then seals to the new keys.
+    const material = await readKeyMaterial(home, pass);
+    let desks: KeyShareResult[];
+    try {
+      ctx.out.progress('Sending the keys sealed to the party’s other desks…');
+      desks = await s.shareKeys(material);
+    } finally {
+      wipeKeyMaterial(material);
+    }
     const peers = (await s.parties()).filter((p) => !p.self);
     if (peers.length > 0) ctx.out.progress(`Sending it sealed to ${peers.map((p) => p.id).join(', ')}…`);
     const parties = await s.shareBundle();
-    return { relays, parties };
+    return { relays, desks, parties };
   });
+  const manual = published.desks.filter((d) => d.skipped === 'no_desk_key').map((d) => d.station);
+  if (manual.length > 0) ctx.out.warn(`desk${manual.length === 1 ? '' : 's'} ${manual.join(', ')} of this party ${manual.length === 1 ? 'was' : 'were'} enrolled before key delivery and cannot receive keys sealed to ${manual.length === 1 ? 'it' : 'them'}: copy the keys by hand (docs/cli.md, "Desks enrolled before key delivery")`);
+  return published;
 }
 
 /** What did not arrive anywhere: relays that refused or failed, peers that no relay took it for. */
 export function publishFailures(p: Published): string[] {
-  return [...p.relays.filter((x) => !x.ok).map((x) => `relay ${x.relay}`), ...p.parties.filter((x) => x.receipts.length === 0 && x.pending.length === 0).map((x) => `party ${x.party}`)];
+  return [
+    ...p.relays.filter((x) => !x.ok).map((x) => `relay ${x.relay}`),
+    ...p.desks.filter((x) => x.skipped === 'no_channel' || (x.skipped === undefined && x.receipts.length === 0 && x.pending.length === 0)).map((x) => `desk ${x.station}`),
+    ...p.parties.filter((x) => x.receipts.length === 0 && x.pending.length === 0).map((x) => `party ${x.party}`)];
 }
 
 export function humanPublished(p: Published): string {
   const rows: string[][] = [
     ...p.relays.map((x) => [`relay ${x.relay}`, x.ok ? 'sent' : `failed (${x.code ?? 'error'}: ${x.message ?? ''})`]),
+    ...p.desks.map((x) => [
+      `desk ${x.station}`,
+      x.skipped === 'no_desk_key'
+        ? 'keys not sent: enrolled before key delivery (copy them by hand)'
+        : x.skipped === 'no_channel'
+          ? 'keys not sent: no channel'
+          : x.receipts.length > 0
+            ? `keys sent sealed via ${x.receipts.join(', ')}`
+            : x.pending.length > 0
+              ? `keys pending on ${x.pending.join(', ')}`
+              : `keys failed (${x.failures.map((f) => `${f.relay}: ${f.code}`).join('; ')})`,
+    ]),
     ...p.parties.map((x) => [
       `party ${x.party}`,
       x.receipts.length > 0 ? `sent sealed via ${x.receipts.join(', ')}` : x.pending.length > 0 ? `pending on ${x.pending.join(', ')}` : x.id === undefined ? 'no channel' : `failed (${x.failures.map((f) => `${f.relay}: ${f.code}`).join('; ')})`,

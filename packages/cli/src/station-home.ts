@@ -22,6 +22,7 @@ import { CliError } from './errors.js';
 import { LAYOUT, readHomeFile, type Home, type PartyHomeJson } from './home.js';
 import { KEY_LABELS, openKeyFile } from './keyfiles.js';
 import { getPassphrase } from './passphrase.js';
+import { installKeysInHome, readDeskKey } from './desk-keys.js';
 import type { Context } from './context.js';
 
 export const STATION_DB = 'station.db';
@@ -62,11 +63,14 @@ const ENC_FILE_RE = /^enc-([a-z0-9]+)-([1-9][0-9]{0,5})\.key$/;
  * old notes). One passphrase; a wrong one is `passphrase_wrong` (exit 1).
  */
 export async function readDeskKeys(ctx: Context, home: Home<PartyHomeJson>): Promise<StationKeys> {
+  return readDeskKeysWith(ctx, home, await getPassphrase(ctx.io, 'station', { confirm: false }));
+}
+
+async function readDeskKeysWith(ctx: Context, home: Home<PartyHomeJson>, pass: string): Promise<StationKeys> {
   const party = home.json.id;
   const stationId = home.json.station;
   const signed = await readBundle(home);
   const stationFile = await readHomeFile(home, LAYOUT.stationKey);
-  const pass = await getPassphrase(ctx.io, 'station', { confirm: false });
   ctx.out.progress('Unlocking the station keys…');
   const seed = openKeyFile(pass, KEY_LABELS.station(party, stationId), stationFile);
   let stationKey: Ed25519Key;
@@ -126,7 +130,9 @@ export async function readDeskKeys(ctx: Context, home: Home<PartyHomeJson>): Pro
       throw damaged(home, rel, e);
     }
   }
-  return { party, bundle: signed, station: { id: stationId, key: stationKey }, signers, encryption, storageKey };
+  const kx = signed.bundle.stations.find((x) => x.id === stationId)?.kx;
+  const desk = kx === undefined ? undefined : await readDeskKey(home, pass, kx.suite);
+  return { party, bundle: signed, station: { id: stationId, key: stationKey }, signers, encryption, storageKey, ...(desk === undefined ? {} : { desk }) };
 }
 
 export interface OpenOptions {
@@ -138,17 +144,22 @@ export interface OpenOptions {
 
 /** Decrypts the keys and opens the home's station store (created on first use). */
 export async function openStation(ctx: Context, home: Home<PartyHomeJson>, opts: OpenOptions = {}): Promise<Station> {
-  const keys = await readDeskKeys(ctx, home);
+  const pass = await getPassphrase(ctx.io, 'station', { confirm: false });
+  const keys = await readDeskKeysWith(ctx, home, pass);
   const { Station } = await loadStation();
+  // Keys a share from the desk holding the root brings go into the home's key files first
+  // (desk-keys.ts), under the passphrase already given; the running station then uses them.
   try {
     return await Station.open({
       path: join(home.dir, STATION_DB),
       keys,
+      installKeys: (k) => installKeysInHome(home, pass, ctx.io.env, k),
       timers: opts.timers ?? false,
       ...(opts.timeScale === undefined ? {} : { timeScale: opts.timeScale }),
     });
   } finally {
     // The store keeps the storage key; the HPKE private keys were imported (copied) by open.
     for (const e of keys.encryption) e.priv.fill(0);
+    keys.desk?.priv.fill(0);
   }
 }

@@ -43,6 +43,7 @@ export {
   type SignedBundle,
   type SignerEntry,
   type StationEntry,
+  type DeskKeyEntry,
   type SuiteName,
 } from './identity/bundle.js';
 export { certifySigner, openSignerCertificate, verifySignerCertificate, type SignerCertificate } from './identity/certificate.js';
@@ -89,6 +90,7 @@ export {
   type AckEntry,
   type Attachment,
   type BundleContent,
+  type KeysContent,
   type Category,
   type Content,
   type ContentKind,

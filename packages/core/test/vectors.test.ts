@@ -32,6 +32,7 @@ const envs = load('envelopes.json');
 const msgs = load('messages.json');
 const logv = load('log.json');
 const neg = load('negative.json');
+const deskv = load('desk-envelopes.json');
 const us = parsePartyCard(ids.parties.us!.card);
 const ir = parsePartyCard(ids.parties.ir!.card);
 const ch = parseRelayCard(ids.relays.ch!.card);
@@ -62,6 +63,34 @@ describe('protocol vectors', () => {
     expect(fresh['messages.json']).toEqual(msgs);
     expect(fresh['log.json']).toEqual(logv);
     expect(fresh['negative.json']).toEqual(neg);
+    expect(fresh['desk-envelopes.json']).toEqual(deskv);
+  });
+
+  it.each(deskv.envelopes.map((e) => [e.name, e] as const))('desk envelope %s opens only at the desk it is sealed to, as a key share', async (_n, e) => {
+    const bundle = openBundle(fromHex(deskv.bundle));
+    expect(bundle.bundle.seq).toBe(2);
+    for (const d of deskv.desks) {
+      const open = openEnvelope(fromHex(e.bytes), {
+        self: 'us',
+        privateKeyFor: (kid: Uint8Array) => {
+          const pub = bundle.bundle.stations.find((s) => s.id === d.id)!.kx!.pub;
+          return equalBytes(encryptionKeyId(pub), kid) ? fromHex(d.kx_priv) : undefined;
+        },
+        senderBundle: bundle,
+        judgedAt: e.created,
+      });
+      if (d.id !== e.station) {
+        await expect(open).rejects.toMatchObject({ code: 'key_unknown' });
+        continue;
+      }
+      const o = await open;
+      expect(o.header.from).toBe('us');
+      expect(o.header.to).toBe('us');
+      expect(toHex(o.contentBytes)).toBe(e.content_cbor);
+      expect(o.content).toMatchObject({ kind: 'keys', station: e.station, bundle: { seq: 2 } });
+    }
+    // A party's encryption key opens nothing of it: the share is not sealed to the party.
+    await expect(openEnvelope(fromHex(e.bytes), { ...ctx('us', 'us', e.created), senderBundle: bundle })).rejects.toMatchObject({ code: 'key_unknown' });
   });
 
   it('cover every content kind in both suites', () => {

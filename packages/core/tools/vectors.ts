@@ -8,8 +8,8 @@ import { encodeCbor } from '../src/cbor.js';
 import { toBase64, toHex, utf8 } from '../src/bytes.js';
 import { Ed25519Key } from '../src/ed25519.js';
 import { deterministicRandomForTests, type Random } from '../src/random.js';
-import type { SuiteName } from '../src/identity/bundle.js';
-import { createParty, type NewParty } from '../src/identity/party-keys.js';
+import { signBundle, type StationEntry, type SuiteName } from '../src/identity/bundle.js';
+import { createParty, newEncryptionKey, type NewParty } from '../src/identity/party-keys.js';
 import { partyCardJson } from '../src/identity/party-card.js';
 import { makeRelayCard, type RelayCardJson } from '../src/identity/relay-card.js';
 import { parseEnvelope, sealEnvelope } from '../src/envelope/envelope.js';
@@ -78,6 +78,13 @@ export interface Vectors {
     statement: { consent: { precedence: boolean; digest: boolean }; since: number; until: number; bytes: string; count: number };
   };
   'negative.json': { _about: string; cases: NegativeCase[] };
+  'desk-envelopes.json': {
+    _about: string;
+    /** us's bundle 2: desks desk-2 and desk-3 added, each with its own key-agreement key (`kx`). */
+    bundle: string;
+    desks: { id: string; station_seed: string; kx_suite: SuiteName; kx_priv: string }[];
+    envelopes: (VectorEnvelope & { station: string })[];
+  };
 }
 
 const hex = toHex;
@@ -226,7 +233,40 @@ export async function generateVectors(): Promise<Vectors> {
     { name: 'statement-flipped-byte', type: 'statement', input: hex(flip(statement, 200)), encoding: 'hex', code: 'signature_invalid', why: 'the log key signature covers every byte' },
   ];
 
+  // Desk envelopes (docs/protocol.md §4.8), drawn after everything above so those stay as they were.
+  const deskVectors: Vectors['desk-envelopes.json']['desks'] = [];
+  const deskEntries: StationEntry[] = [];
+  for (const [id, suite] of [['desk-2', 'x25519'], ['desk-3', 'xwing']] as const) {
+    const st = seedKey(random);
+    const kx = await newEncryptionKey(suite, T0, random);
+    deskEntries.push({ id, pub: st.key.publicKey, notBefore: T0, kx: { suite, pub: kx.pub } });
+    deskVectors.push({ id, station_seed: hex(st.seed), kx_suite: suite, kx_priv: hex(kx.priv) });
+  }
+  const usBundle2 = signBundle(us.root, { ...us.bundle.bundle, seq: 2, issued: T0 + 1000, prev: us.bundle.hash, stations: [...us.bundle.bundle.stations, ...deskEntries] });
+  const deskEnvelopes: Vectors['desk-envelopes.json']['envelopes'] = [];
+  for (const entry of deskEntries) {
+    const kx = entry.kx!;
+    const signer = us.signers[1]!;
+    const content: Content = {
+      kind: 'keys',
+      station: entry.id,
+      desk: entry.pub,
+      bundle: { seq: 2, hash: usBundle2.hash },
+      enc: us.encryption.map((e) => ({ suite: e.suite, priv: e.priv })),
+      signers: us.signers.map((x) => ({ id: x.entry.id, seed: x.key.exportSeed(), cert: x.certificate })),
+    };
+    const created = T0 + 2000 + 60_000 * deskEnvelopes.length;
+    const sealed = await sealEnvelope({ from: 'us', to: 'us', precedence: 'FLASH', created, content, senderBundle: usBundle2, recipientBundle: usBundle2, suite: kx.suite, station: us.station.key, signer: { key: signer.key, certificate: signer.certificate }, desk: kx, random });
+    deskEnvelopes.push({ name: `keys-${entry.id}-${kx.suite}`, station: entry.id, suite: kx.suite, kind: 'keys', from: 'us', to: 'us', signer: signer.entry.id, created, bytes: hex(sealed.bytes), digest: hex(sealed.digest), content_cbor: hex(encodeContent(content)) });
+  }
+
   return {
+    'desk-envelopes.json': {
+      _about: "Backchannel v1 desk envelopes (docs/protocol.md §4.8): key shares from us's desk-1 to desk-2 (x25519) and desk-3 (xwing) under us's bundle 2. Open with the addressed desk's kx_priv and `bundle` as the sender bundle, judged at `created`; the other desk cannot open them.",
+      bundle: hex(usBundle2.bytes),
+      desks: deskVectors,
+      envelopes: deskEnvelopes,
+    },
     'identities.json': {
       _about: 'Backchannel v1 identity vectors (docs/protocol.md §3). Deterministic: seeds are from deterministicRandomForTests("backchannel/v1/vectors"). Times are ms since the epoch.',
       time: T0,

@@ -6,6 +6,7 @@ import { parseRelayCard, type Ed25519Key, type Random, type RelayCard } from '@b
 import type { Clock } from './clock.js';
 import { StationError, describeFailure } from './errors.js';
 import type { DeskKeys } from './keys.js';
+import type { InstallKeys } from './key-share.js';
 import { Mutex } from './mutex.js';
 import type { Policy } from './policy.js';
 import { HttpRelayClient, type RelayApi } from './relay-client.js';
@@ -37,6 +38,8 @@ export class Desk {
   readonly deadlineLock = new Mutex();
   /** One sync at a time: two would acknowledge the same notes twice. */
   readonly syncLock = new Mutex();
+  /** Persists keys a key share brought (key-share.ts) before the desk uses them; set by Station.open. */
+  installKeys: InstallKeys | undefined;
   readonly #connect: ConnectRelay;
   readonly #channels = new Map<string, Channel>();
 

@@ -19,6 +19,8 @@ export type { SyncReport, SyncOptions, SyncProgress } from './sync.js';
 export type { ReceivedEntry } from './receive-copy.js';
 export type { AckSent } from './end-to-end-ack.js';
 export type { DeadlineReport } from './deadlines.js';
+export type { InstallKeys, KeyMaterial, KeyShareResult, ReceivedKeys } from './key-share.js';
+export { DEFAULT_ROTATION_WARN_DAYS, supersededKeys, type RotationCheck } from './key-rotation.js';
 export type { VerifyReport, RelayVerification, VerifyOptions, VerifyProgress } from './verify-logs.js';
 export type { PinResult, RelayPinResult } from './trust.js';
 export type { AttributionView, ChannelHealthView, ChannelView, CopyView, InboxEntry, NoteStatus, NoteView, ThreadView, TimelineEvent } from './views.js';

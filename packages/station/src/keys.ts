@@ -36,6 +36,11 @@ export interface StationKeys {
   encryption: readonly { suite: SuiteName; pub: Uint8Array; priv: Uint8Array }[];
   /** The 32-byte key that encrypts notes' contents at rest. */
   storageKey: Uint8Array;
+  /**
+   * This desk's own key-agreement private key, whose public key the bundle certifies in the
+   * desk's station entry (`kx`): key shares from the party's other desks are sealed to it.
+   */
+  desk?: { suite: SuiteName; priv: Uint8Array };
 }
 
 export interface DeskSigner {
@@ -53,12 +58,14 @@ export interface DeskKeys {
   /** Imported HPKE private keys by key id (hex of SHA-256(pub)[0..8]). */
   decryption: Map<string, { suite: SuiteName; key: HpkePrivateKey }>;
   storageKey: Uint8Array;
+  /** This desk's key-agreement public key, when it has one (its private key is in `decryption`). */
+  desk: { suite: SuiteName; pub: Uint8Array } | undefined;
 }
 
 export async function loadDeskKeys(k: StationKeys, now: number): Promise<DeskKeys> {
   const b = k.bundle.bundle;
   if (b.party !== k.party) throw new BackchannelError('argument_invalid', `the bundle is party ${b.party}'s, not ${k.party}'s`);
-  findStation(b, k.station.key.publicKey, now);
+  const entry = findStation(b, k.station.key.publicKey, now);
   if (k.signers.length === 0) throw new BackchannelError('argument_invalid', 'a desk needs at least one signer');
   const signers = k.signers.map((s) => {
     const cert = openSignerCertificate(s.certificate);
@@ -73,7 +80,18 @@ export async function loadDeskKeys(k: StationKeys, now: number): Promise<DeskKey
     if (!equalBytes(key.publicKey.toBytes(), e.pub)) throw new BackchannelError('key_invalid', `an ${e.suite} encryption private key does not match its public key`);
     decryption.set(toHex(encryptionKeyId(e.pub)), { suite: e.suite, key });
   }
-  return { party: k.party, bundle: k.bundle, station: k.station, signers, decryption, storageKey: k.storageKey };
+  let desk: DeskKeys['desk'];
+  if (k.desk !== undefined) {
+    const key = await importPrivateKey(suiteFromName(k.desk.suite), k.desk.priv);
+    const pub = key.publicKey.toBytes();
+    // A desk key the bundle does not certify for this station is not used (an old home, or a
+    // bundle that replaced it): shares sealed to it would not come from this party's root.
+    if (entry.kx !== undefined && entry.kx.suite === k.desk.suite && equalBytes(entry.kx.pub, pub)) {
+      decryption.set(toHex(encryptionKeyId(pub)), { suite: k.desk.suite, key });
+      desk = { suite: k.desk.suite, pub };
+    }
+  }
+  return { party: k.party, bundle: k.bundle, station: k.station, signers, decryption, storageKey: k.storageKey, desk };
 }
 
 /** The OpenContext lookup: our private key for a slot's key id, if we hold it. */

@@ -32,6 +32,7 @@ import {
   type OpenedEnvelope,
 } from '@backchannel/core';
 import type { Channel, Desk } from './desk.js';
+import { receiveKeyShare } from './key-share.js';
 import { describeFailure, StationError } from './errors.js';
 import { equivocationEvidence, invalidCopyEvidence, replayEvidence, senderFaultEvidence } from './evidence.js';
 import { privateKeyFor } from './keys.js';
@@ -46,7 +47,8 @@ export interface ReceivedEntry {
   from: string | undefined;
   id: string | undefined;
   kind: Content['kind'] | undefined;
-  outcome: MergeOutcome['kind'] | 'replay' | 'unverifiable' | 'unparseable';
+  /** `other_desk`: a key share of our party sealed to another of its desks (key-share.ts). */
+  outcome: MergeOutcome['kind'] | 'replay' | 'unverifiable' | 'unparseable' | 'other_desk';
   valid: boolean;
   code: string | undefined;
 }
@@ -99,6 +101,10 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
   }
   const from = env.header.from;
   const id = toHex(env.header.id);
+  if (from === env.header.to && from === desk.party) {
+    const self = await desk.store.getParty(from);
+    if (self !== undefined) return receiveKeyShare(desk, ch, item, env, (judgedAt) => openWithNewestBundle(desk, ch, item.envelope, self, judgedAt));
+  }
 
   const previous = await desk.store.getCopy(from, id, relay, digest);
   if (previous !== undefined) return redelivered(desk, previous, item, now, confirmed);

@@ -15,6 +15,7 @@ import {
   type Attachment,
   type Category,
   type Content,
+  type DeskKeyEntry,
   type NoteRef,
   type Precedence,
 } from '@backchannel/core';
@@ -72,12 +73,14 @@ export interface OutgoingDraft {
   signer: string | undefined;
   via: readonly string[] | undefined;
   failover: readonly string[] | 'none' | undefined;
+  /** A key share to one of our own desks (key-share.ts): that desk's key-agreement key; `to` is our party. */
+  desk?: DeskKeyEntry;
 }
 
 /** Seals a note once and persists it with its planned channels, before anything is submitted. */
 export async function sealAndStore(desk: Desk, d: OutgoingDraft): Promise<{ note: OutgoingNote; chosen: string[] }> {
   const recipient = await desk.store.getParty(d.to);
-  if (recipient === undefined || recipient.self) throw new StationError('unknown_party', `party ${d.to} is not pinned at this station`);
+  if (recipient === undefined || recipient.self !== (d.desk !== undefined)) throw new StationError('unknown_party', `party ${d.to} is not pinned at this station`);
   const self = await desk.store.getParty(desk.party);
   const ownBundle = self?.bundle ?? desk.keys.bundle;
   const relays = (await desk.store.listRelays()).map((r) => r.id);
@@ -106,9 +109,10 @@ export async function sealAndStore(desk: Desk, d: OutgoingDraft): Promise<{ note
     content,
     senderBundle: ownBundle,
     recipientBundle: recipient.bundle,
-    suite: negotiateSuite(ownBundle.bundle, recipient.bundle.bundle),
+    suite: d.desk?.suite ?? negotiateSuite(ownBundle.bundle, recipient.bundle.bundle),
     station: desk.keys.station.key,
     signer: { key: signer.key, certificate: signer.certificate },
+    ...(d.desk === undefined ? {} : { desk: d.desk }),
     id,
     random: desk.random,
   });
@@ -121,7 +125,8 @@ export async function sealAndStore(desk: Desk, d: OutgoingDraft): Promise<{ note
     deadline: created + objectiveMs(desk.policy, d.precedence),
     digest: sealed.digest,
     envelope: sealed.bytes,
-    content: encodeContent(content),
+    // A key share's private keys are not kept in the archive: only which keys went where.
+    content: encodeContent(content.kind === 'keys' ? { ...content, enc: [], signers: [] } : content),
     thread: content.kind === 'note' ? toHex(content.thread) : undefined,
     replyTo: d.replyTo,
     signer: signer.id,

@@ -37,6 +37,8 @@ import { verifyLogs, type VerifyOptions, type VerifyReport } from './verify-logs
 import { getWitnessPolicy, makeWitnessPolicy, setWitnessPolicy, type WitnessPolicy } from './witness-policy.js';
 import { gossipOut, receiveGossip, type GossipItem, type GossipReport } from './gossip.js';
 import { Watch, type ConnectPush, type WatchEvent } from './watch.js';
+import { shareKeys, type InstallKeys, type KeyMaterial, type KeyShareResult } from './key-share.js';
+import { checkKeyRotation, DEFAULT_ROTATION_WARN_DAYS, type RotationCheck } from './key-rotation.js';
 import { listChannelHealth, listInbox, showNote, showThread, type ChannelHealthView, type InboxEntry, type NoteView, type ThreadView } from './views.js';
 
 export interface StationOptions {
@@ -61,7 +63,22 @@ export interface StationOptions {
   timers?: boolean;
   /** Told about what the timers did (failovers, drops, missed deadlines) or why they failed. */
   onTimer?: (outcome: DeadlineReport | Error) => void;
+  /**
+   * Days before the party's current encryption key runs out at which the key-rotation timer
+   * raises `rotation_due` (default 7); the timer runs with the others, hourly on `clock`.
+   */
+  rotationWarnDays?: number;
+  /** Told about each key-rotation check the timer made, or why it failed. */
+  onKeyCheck?: (outcome: RotationCheck[] | Error) => void;
+  /**
+   * Persists the keys a key share from another desk of the party brought (key-share.ts), before
+   * the running desk uses them; without it they live only as long as this station is open.
+   */
+  installKeys?: InstallKeys;
 }
+
+/** How often the timers look at the encryption keys' validity (a day's warning is plenty of slack). */
+const ROTATION_CHECK_MS = 3_600_000;
 
 /** What `shareBundle` reports for one peer party: the envelope's id and each relay's answer. */
 export interface BundleShare {
@@ -92,6 +109,8 @@ export class Station {
   readonly #watches = new Set<Watch>();
   readonly #useTimers: boolean;
   readonly #onTimer: ((outcome: DeadlineReport | Error) => void) | undefined;
+  readonly #onKeyCheck: ((outcome: RotationCheck[] | Error) => void) | undefined;
+  readonly #rotationWarnDays: number;
   #closed = false;
 
   private constructor(desk: Desk, store: StationStore, o: StationOptions) {
@@ -99,6 +118,9 @@ export class Station {
     this.#store = store;
     this.#useTimers = o.timers ?? true;
     this.#onTimer = o.onTimer;
+    this.#onKeyCheck = o.onKeyCheck;
+    this.#rotationWarnDays = o.rotationWarnDays ?? DEFAULT_ROTATION_WARN_DAYS;
+    if (!Number.isFinite(this.#rotationWarnDays) || this.#rotationWarnDays < 0) throw new BackchannelError('argument_invalid', 'rotationWarnDays must be a number of days, 0 or more');
   }
 
   /**
@@ -115,9 +137,13 @@ export class Station {
     const store = await openSqliteStore({ path: o.path, storageKey: keys.storageKey, random });
     try {
       const desk = new Desk({ store, keys, clock, random, policy, connect: o.connect ?? connectHttp });
+      desk.installKeys = o.installKeys;
       await registerSelf(desk);
       const station = new Station(desk, store, o);
-      if (station.#useTimers) for (const n of await store.listOutgoing({ open: true, kinds: ['note'] })) station.#arm(n);
+      if (station.#useTimers) {
+        for (const n of await store.listOutgoing({ open: true, kinds: ['note'] })) station.#arm(n);
+        station.#armKeyCheck(0);
+      }
       return station;
     } catch (e) {
       await store.close();
@@ -399,6 +425,18 @@ export class Station {
     return out;
   }
 
+  /**
+   * Hands the party's private keys under its newest bundle to every other desk the bundle lists
+   * (after `rotate`, `signer add/revoke`), each sealed to that desk's own key-agreement key in a
+   * desk envelope through every relay (docs/protocol.md §4.8). Send it after `publishBundle`
+   * (relays refuse an envelope naming a bundle they do not hold) and before `shareBundle` (so
+   * the share is ahead of notes the peer seals to the new keys). A desk enrolled before key
+   * delivery has no such key: it is reported as skipped, and gets the keys by hand.
+   */
+  async shareKeys(material: KeyMaterial): Promise<KeyShareResult[]> {
+    return shareKeys(this.#desk, material);
+  }
+
   /** Sends this party's current bundle to every relay (after a rotation), reporting each. */
   async publishBundle(): Promise<{ relay: string; ok: boolean; code?: string; message?: string }[]> {
     const self = await this.#store.getParty(this.party);
@@ -415,6 +453,30 @@ export class Station {
       }
     }
     return out;
+  }
+
+  /**
+   * The key-rotation reminder (key-rotation.ts): raises `rotation_due` when the party's current
+   * encryption key of a suite is within the warning of its end (default 7 days), and again when
+   * it has run out. The root signs rotations and may be offline, so nothing rotates by itself.
+   */
+  async checkKeyRotation(opts: { warnDays?: number } = {}): Promise<RotationCheck[]> {
+    return checkKeyRotation(this.#desk, opts.warnDays ?? this.#rotationWarnDays);
+  }
+
+  #armKeyCheck(ms: number): void {
+    if (!this.#useTimers || this.#closed) return;
+    const cancel = this.#desk.clock.setTimer(ms, () => {
+      this.#timers.delete(cancel);
+      if (this.#closed) return;
+      this.checkKeyRotation().then(
+        (r) => this.#onKeyCheck?.(r),
+        (e: unknown) => this.#onKeyCheck?.(e instanceof Error ? e : new Error(String(e))),
+      ).finally(() => {
+        this.#armKeyCheck(ROTATION_CHECK_MS);
+      });
+    });
+    this.#timers.add(cancel);
   }
 
   async #refreshDeliveries(relays: readonly string[]): Promise<void> {

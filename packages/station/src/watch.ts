@@ -29,6 +29,9 @@ export type ConnectPush = (ch: Channel, desk: Desk, handlers: PushHandlers) => P
 export const connectPushWs: ConnectPush = (ch, desk, handlers) =>
   openPush({ id: ch.entry.id, url: ch.entry.url, party: desk.party, station: desk.keys.station.key, clock: desk.clock, random: desk.random }, handlers);
 
+/** The `confirmed` cursor for pushed items: below every sequence number (see Watch's #envelope). */
+const PUSHED = -1;
+
 export interface WatchOptions {
   onEvent?: (e: WatchEvent) => void;
   /** Pause before reopening a dropped connection, ms of clock time (default 5 s). */
@@ -117,8 +120,13 @@ export class Watch {
 
   async #envelope(ch: Channel, item: FetchItem): Promise<void> {
     try {
-      const confirmed = await this.#desk.store.getCursor(ch.entry.id, 'fetch');
-      const r = await this.#desk.mergeLock.run(() => receiveCopy(this.#desk, ch, item, confirmed));
+      // A push frame is the relay's first hand-out of its sequence number (the hub pushes only
+      // newly assigned items), so one with the same number as the copy we hold is that hand-out
+      // reaching us twice, never a replay: a sync run beside this watch (a hand-over to the
+      // daemon) may have fetched it as "handed out, unconfirmed", acknowledged it and moved the
+      // cursor past it while this frame waited in the queue. Reading the cursor here made that
+      // ordinary race a false `replay` alert. A new number for an acknowledged copy still is one.
+      const r = await this.#desk.mergeLock.run(() => receiveCopy(this.#desk, ch, item, PUSHED));
       this.#emit({ type: 'received', entry: r.entry });
       if (r.ack !== undefined) await acknowledgeCopies(this.#desk, ch, [r.ack]);
       await this.#desk.noteContact(ch.entry.id);

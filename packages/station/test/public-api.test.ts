@@ -21,6 +21,8 @@ describe('@backchannel/station public API', () => {
         'encodeGossip',
         'makeWitnessPolicy',
         'DEFAULT_POLICY',
+        'DEFAULT_ROTATION_WARN_DAYS',
+        'supersededKeys',
         'HttpRelayClient',
         'MIGRATIONS',
         'STATION_ERROR_CODES',

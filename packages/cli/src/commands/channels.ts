@@ -48,8 +48,10 @@ export function registerChannels(program: Command, ctx: Context): void {
   withCommonOptions(program.command('channels').description('health of each relay: last contact, last heartbeat, lag, last error, open alerts')).action(async (...args: unknown[]) => {
     const o = optionsOf(args);
     const home = await partyHomeOf(ctx, o, 'channels');
-    const channels = await withStation(ctx, home, (s) => s.channels());
-    await ctx.out.result(humanChannels(channels, paint), { channels });
+    const { channels, due } = await withStation(ctx, home, async (s) => ({ channels: await s.channels(), due: await s.alerts({ open: true, kind: 'rotation_due' }) }));
+    // The party's own keys are part of the desk's health: a rotation that is due is said here too.
+    const reminders = due.map((a) => paint('red', `KEY ROTATION DUE: ${a.message} (alert ${a.id})`));
+    await ctx.out.result([humanChannels(channels, paint), ...(reminders.length > 0 ? ['', ...reminders] : [])].join('\n'), { channels, rotation_due: due.map(alertJson) });
   });
 
   const alerts = withCommonOptions(

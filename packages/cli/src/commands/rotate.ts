@@ -5,7 +5,9 @@
  *
  * It makes a new encryption key for every suite the party accepts (keys/enc-SUITE-N.key, the
  * next N, under the station passphrase), signs a new bundle that lists them beside the old ones,
- * and publishes it to every relay and, sealed, to every pinned peer party. Senders seal to the
+ * and publishes it to every relay, then hands the keys to the party's other desks (each sealed to
+ * that desk's own key, docs/protocol.md §4.8), then sends the bundle, sealed, to every pinned
+ * peer party. Senders seal to the
  * newest key of a suite, so new notes go to the new keys at once. An old key stays in the bundle
  * until the end of the overlap (its validity is cut to now + overlap, never lengthened) and its
  * private key stays in the home, so notes sealed to it before the peer learned the new bundle

@@ -17,7 +17,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Ed25519Key, partyCardJson, signBundle } from '@backchannel/core';
+import { Ed25519Key, negotiateSuite, newEncryptionKey, partyCardJson, signBundle, systemRandom } from '@backchannel/core';
 import { CliError } from '../errors.js';
 import { parseKeyId } from '../flags.js';
 import { HomeCreation, LAYOUT, MODE, readHomeFile, resolveHomeDir, type Home, type PartyHomeJson } from '../home.js';
@@ -34,7 +34,17 @@ export async function stationAdd(ctx: Context, home: Home<PartyHomeJson>, newDir
 
   const now = Date.now();
   const key = Ed25519Key.generate();
-  const next = signBundle(root, { ...old.bundle, seq: old.bundle.seq + 1, issued: now, prev: old.hash, stations: [...old.bundle.stations, { id, pub: key.publicKey, notBefore: now }] });
+  // The desk's own key-agreement key, certified in its station entry: key shares after later
+  // root operations are sealed to it (docs/protocol.md §4.8). Of the party's strongest suite.
+  const kxSuite = negotiateSuite(old.bundle, old.bundle);
+  const kx = await newEncryptionKey(kxSuite, now, systemRandom);
+  const next = signBundle(root, {
+    ...old.bundle,
+    seq: old.bundle.seq + 1,
+    issued: now,
+    prev: old.hash,
+    stations: [...old.bundle.stations, { id, pub: key.publicKey, notBefore: now, kx: { suite: kxSuite, pub: kx.pub } }],
+  });
   const card = partyCardJson(next);
   const tx = await HomeCreation.begin(newDir);
   try {
@@ -43,6 +53,8 @@ export async function stationAdd(ctx: Context, home: Home<PartyHomeJson>, newDir
     const s = key.exportSeed();
     await tx.write(LAYOUT.stationKey, sealKeyFile(stationPass, KEY_LABELS.station(home.json.id, id), s, ctx.io.env), MODE.secret);
     s.fill(0);
+    await tx.write(LAYOUT.deskKey, sealKeyFile(stationPass, KEY_LABELS.desk(home.json.id, id), kx.priv, ctx.io.env), MODE.secret);
+    kx.priv.fill(0);
     for (const f of await readdir(join(home.dir, LAYOUT.keys))) {
       if (!/^(?:signer-.+|enc-.+)\.key$/.test(f)) continue;
       await tx.write(`${LAYOUT.keys}/${f}`, await readHomeFile(home, `${LAYOUT.keys}/${f}`), MODE.secret);

@@ -5,7 +5,8 @@
 import { decodeCbor, encodeCbor, type CborMap, type CborValue } from '../cbor.js';
 import { BackchannelError } from '../errors.js';
 import { MapReader, readItem } from '../schema.js';
-import { PARTY_ID_RE, DISPLAY_RE } from '../identity/ids.js';
+import { PARTY_ID_RE, DISPLAY_RE, KEY_ID_RE } from '../identity/ids.js';
+import { SUITE_NAMES, type SuiteName } from '../identity/bundle.js';
 
 export const CATEGORIES = ['consular', 'political', 'security', 'humanitarian'] as const;
 export type Category = (typeof CATEGORIES)[number];
@@ -68,9 +69,27 @@ export interface BundleContent {
   bundle: Uint8Array;
 }
 
-export type Content = NoteContent | AckContent | ReadContent | HeartbeatContent | BundleContent;
+/**
+ * A key share (protocol.md §4.8): the party's private keys under one bundle, from the desk that
+ * holds the root to one other desk of the party, in a desk envelope sealed to that desk's own
+ * key-agreement key. Only ever inside an envelope whose `from` and `to` are the same party.
+ */
+export interface KeysContent {
+  kind: 'keys';
+  /** The addressed desk: its station id and station key, as the bundle lists them. */
+  station: string;
+  desk: Uint8Array;
+  /** The bundle the keys belong to (sequence and hash). */
+  bundle: { seq: number; hash: Uint8Array };
+  /** Encryption private keys (raw, as the suite serializes them), each listed in that bundle. */
+  enc: { suite: SuiteName; priv: Uint8Array }[];
+  /** Signer keys (Ed25519 seeds) with their root-signed certificates, each listed in that bundle. */
+  signers: { id: string; seed: Uint8Array; cert: Uint8Array }[];
+}
+
+export type Content = NoteContent | AckContent | ReadContent | HeartbeatContent | BundleContent | KeysContent;
 export type ContentKind = Content['kind'];
-export const CONTENT_KINDS = ['note', 'ack', 'read', 'heartbeat', 'bundle'] as const;
+export const CONTENT_KINDS = ['note', 'ack', 'read', 'heartbeat', 'bundle', 'keys'] as const;
 
 export const MAX_SUBJECT_CHARS = 500;
 export const MAX_ATTACHMENTS = 16;
@@ -108,6 +127,17 @@ export function encodeContent(c: Content): Uint8Array {
       break;
     case 'bundle':
       m = { v: 1, kind: 'bundle', bundle: c.bundle };
+      break;
+    case 'keys':
+      m = {
+        v: 1,
+        kind: 'keys',
+        station: c.station,
+        desk: c.desk,
+        bundle: { seq: c.bundle.seq, hash: c.bundle.hash },
+        enc: c.enc.map((e) => ({ suite: e.suite, priv: e.priv })),
+        signers: c.signers.map((x) => ({ id: x.id, seed: x.seed, cert: x.cert })),
+      };
       break;
   }
   if ((c.kind === 'note' || c.kind === 'ack' || c.kind === 'heartbeat') && c.gossip !== undefined) m.gossip = c.gossip;
@@ -181,6 +211,16 @@ export function decodeContent(bytes: Uint8Array): Content {
     }
     case 'bundle':
       c = { kind: 'bundle', bundle: r.bytes('bundle', { max: 512 * 1024 }) };
+      break;
+    case 'keys':
+      c = {
+        kind: 'keys',
+        station: r.text('station', { pattern: KEY_ID_RE }),
+        desk: r.bytes('desk', { len: 32 }),
+        bundle: r.map('bundle', (b) => ({ seq: b.uint('seq', { min: 1 }), hash: b.bytes('hash', { len: 32 }) })) ?? { seq: 0, hash: new Uint8Array(32) },
+        enc: r.array('enc', (x, path, p) => readItem(x, path, p, (e) => ({ suite: e.text('suite', { oneOf: SUITE_NAMES }) as SuiteName, priv: e.bytes('priv', { min: 32, max: 2432 }) })), { max: 64 }),
+        signers: r.array('signers', (x, path, p) => readItem(x, path, p, (e) => ({ id: e.text('id', { pattern: KEY_ID_RE }), seed: e.bytes('seed', { len: 32 }), cert: e.bytes('cert', { max: 4096 }) })), { max: 256 }),
+      };
       break;
     default:
       break;

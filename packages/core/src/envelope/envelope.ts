@@ -23,7 +23,7 @@ import { MapReader, readItem } from '../schema.js';
 import { openFrom, sealTo } from '../hpke/seal.js';
 import { suiteFromName } from '../hpke/suite.js';
 import { importPrivateKey, type HpkePrivateKey } from '../hpke/keys.js';
-import { currentEncryptionKey, findStation, type KeyBundle, type SignedBundle, type SuiteName } from '../identity/bundle.js';
+import { currentEncryptionKey, findStation, type DeskKeyEntry, type KeyBundle, type SignedBundle, type SuiteName } from '../identity/bundle.js';
 import { openSignerCertificate, verifySignerCertificate, type SignerCertificate } from '../identity/certificate.js';
 import { decodeContent, encodeContent, type Content } from './content.js';
 import { decodeHeader, encodeHeader, ENVELOPE_VERSION, type EnvelopeHeader } from './header.js';
@@ -51,6 +51,11 @@ export interface SealParams {
   suite: SuiteName;
   station: Ed25519Key;
   signer: Signer;
+  /**
+   * A desk envelope (from = to, a `keys` content, protocol.md §4.8): the addressed desk's own
+   * key-agreement key, certified in the party's bundle. Both slots are sealed to it.
+   */
+  desk?: DeskKeyEntry;
   /** Fixed only by vector generation; otherwise 16 random bytes. */
   id?: Uint8Array;
   random?: Random;
@@ -113,14 +118,19 @@ export async function sealEnvelope(p: SealParams): Promise<SealedEnvelope> {
   const rb = p.recipientBundle.bundle;
   if (sb.party !== p.from) throw new BackchannelError('schema_invalid', `sender bundle is for ${sb.party}, not ${p.from}`);
   if (rb.party !== p.to) throw new BackchannelError('schema_invalid', `recipient bundle is for ${rb.party}, not ${p.to}`);
-  if (p.from === p.to) throw new BackchannelError('schema_invalid', 'a party cannot send a note to itself');
+  // A party addresses itself only to hand its keys to one of its desks (protocol.md §4.8).
+  const deskEnvelope = p.from === p.to;
+  if (deskEnvelope !== (p.content.kind === 'keys')) throw new BackchannelError('schema_invalid', deskEnvelope ? 'a party sends itself nothing but key shares' : 'a key share goes only from a party to itself');
+  if (deskEnvelope && (p.desk === undefined || p.desk.suite !== p.suite || !sb.stations.some((s) => s.kx !== undefined && equalBytes(s.kx.pub, p.desk!.pub)))) {
+    throw new BackchannelError('key_unknown', 'a key share is sealed to a desk key of the suite that the sender bundle certifies');
+  }
   findStation(sb, p.station.publicKey, p.created);
   const cert = openSignerCertificate(p.signer.certificate);
   verifySignerCertificate(cert, p.from, sb.root, p.created, sb);
   if (!equalBytes(cert.pub, p.signer.key.publicKey)) throw new BackchannelError('certificate_invalid', 'signer key does not match its certificate');
 
-  const recipientKey = currentEncryptionKey(rb, p.suite, p.created);
-  const selfKey = currentEncryptionKey(sb, p.suite, p.created);
+  const recipientKey = deskEnvelope ? p.desk! : currentEncryptionKey(rb, p.suite, p.created);
+  const selfKey = deskEnvelope ? p.desk! : currentEncryptionKey(sb, p.suite, p.created);
   const contentBytes = encodeContent(p.content);
   const id = p.id ?? random(16);
   if (id.length !== 16) throw new BackchannelError('schema_invalid', 'an envelope id is 16 bytes');
@@ -256,7 +266,8 @@ export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext): Promise
   if (h.bundleSeq > sb.seq) throw new BackchannelError('bundle_stale', `envelope names ${h.from}'s bundle ${h.bundleSeq}; we hold ${sb.seq}`);
   verifyEnvelopeStation(env, sb, ctx.judgedAt);
 
-  const slot = env.slots.find((s) => s.party === ctx.self);
+  // A desk envelope's slots are both sealed to the addressed desk's own key: the one we can open, if any.
+  const slot = h.from === h.to ? (env.slots.find((s) => ctx.privateKeyFor(s.kid, h.suite) !== undefined) ?? env.slots[0]) : env.slots.find((s) => s.party === ctx.self);
   if (slot === undefined) throw new BackchannelError('not_for_us', 'no key slot for us');
   const priv = ctx.privateKeyFor(slot.kid, h.suite);
   if (priv === undefined) throw new BackchannelError('key_unknown', 'we no longer hold the encryption key this envelope was sealed to');
@@ -280,5 +291,6 @@ export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext): Promise
     throw new BackchannelError('signature_invalid', `the signature of ${h.from}'s signer ${signer.id} does not verify`);
   }
   const content = decodeContent(contentBytes);
+  if ((h.from === h.to) !== (content.kind === 'keys')) throw new BackchannelError('envelope_invalid', h.from === h.to ? 'an envelope from a party to itself carries only a key share' : 'a key share came between two parties');
   return { ...env, content, contentBytes, signer, signerSignature: sig };
 }

@@ -45,6 +45,17 @@ export interface StationEntry {
   id: string;
   pub: Uint8Array;
   notBefore: number;
+  /**
+   * The desk's own key-agreement key (HPKE, one of the party's suites), certified here by the
+   * root: the party's other desks seal key shares to it (protocol.md §4.8). Absent for desks
+   * enrolled before key delivery existed; those get new keys by hand.
+   */
+  kx?: DeskKeyEntry;
+}
+
+export interface DeskKeyEntry {
+  suite: SuiteName;
+  pub: Uint8Array;
 }
 
 export interface Revocation {
@@ -91,7 +102,7 @@ function bundleToCbor(b: KeyBundle): CborMap {
     suites: [...b.suites],
     enc: b.enc.map((e) => ({ suite: e.suite, pub: e.pub, nb: e.notBefore, na: e.notAfter })),
     signers: b.signers.map((s) => ({ id: s.id, pub: s.pub, name: s.name, title: s.title, level: s.level, nb: s.notBefore, na: s.notAfter })),
-    stations: b.stations.map((s) => ({ id: s.id, pub: s.pub, nb: s.notBefore })),
+    stations: b.stations.map((s): CborMap => (s.kx === undefined ? { id: s.id, pub: s.pub, nb: s.notBefore } : { id: s.id, pub: s.pub, nb: s.notBefore, kx: { suite: s.kx.suite, pub: s.kx.pub } })),
     revoked: b.revoked.map((r) => ({ pub: r.pub, since: r.compromisedSince, reason: r.reason })),
   };
   if (b.prev !== undefined) m.prev = b.prev;
@@ -130,7 +141,12 @@ function readBundle(v: CborValue): KeyBundle {
         notAfter: e.uint('na'),
       })), { max: MAX_ENTRIES }),
     stations: r.array('stations', (x, path, p) =>
-      readItem(x, path, p, (e) => ({ id: e.text('id', { pattern: KEY_ID_RE }), pub: e.bytes('pub', { len: 32 }), notBefore: e.uint('nb') })), { max: MAX_ENTRIES }),
+      readItem(x, path, p, (e) => {
+        const st: StationEntry = { id: e.text('id', { pattern: KEY_ID_RE }), pub: e.bytes('pub', { len: 32 }), notBefore: e.uint('nb') };
+        const kx = e.map('kx', (k) => ({ suite: k.text('suite', { oneOf: SUITE_NAMES }) as SuiteName, pub: k.bytes('pub', { min: 32, max: 2048 }) }), { optional: true });
+        if (kx !== undefined) st.kx = kx;
+        return st;
+      }), { max: MAX_ENTRIES }),
     revoked: r.array('revoked', (x, path, p) =>
       readItem(x, path, p, (e) => ({ pub: e.bytes('pub', { min: 32, max: 2048 }), compromisedSince: e.uint('since'), reason: e.text('reason', { max: 500 }) })), { max: 4 * MAX_ENTRIES }),
   };
@@ -156,6 +172,13 @@ function checkBundleInvariants(b: KeyBundle): string[] {
     if (e.notAfter <= e.notBefore) problems.push('an encryption key has an empty validity window');
     const size = e.suite === 'xwing' ? SUITE_XWING.publicKeySize : SUITE_X25519.publicKeySize;
     if (e.pub.length !== size) problems.push(`a ${e.suite} encryption key must be ${size} bytes`);
+  }
+  for (const s of b.stations) {
+    if (s.kx === undefined) continue;
+    if (!b.suites.includes(s.kx.suite)) problems.push(`station ${s.id}'s desk key is of suite ${s.kx.suite}, which the party does not accept`);
+    const size = s.kx.suite === 'xwing' ? SUITE_XWING.publicKeySize : SUITE_X25519.publicKeySize;
+    if (s.kx.pub.length !== size) problems.push(`station ${s.id}'s ${s.kx.suite} desk key must be ${size} bytes`);
+    if (b.enc.some((e) => equalBytes(e.pub, s.kx!.pub)) || b.stations.some((o) => o !== s && o.kx !== undefined && equalBytes(o.kx.pub, s.kx!.pub))) problems.push(`station ${s.id}'s desk key is not its own`);
   }
   for (const k of [...b.signers, ...b.stations]) {
     try {

@@ -118,7 +118,8 @@ export class Mandate {
   async requirePair(from: string, to: string): Promise<{ sender: MandateParty; recipient: MandateParty }> {
     const sender = await this.require(from);
     const recipient = await this.require(to);
-    if ((sender.allow !== undefined && !sender.allow.has(to)) || (recipient.allow !== undefined && !recipient.allow.has(from))) {
+    // A party may always reach its own desks (key shares, docs/protocol.md §4.8): `allow` lists peers.
+    if (from !== to && ((sender.allow !== undefined && !sender.allow.has(to)) || (recipient.allow !== undefined && !recipient.allow.has(from)))) {
       throw new RelayError('pair_not_allowed', `the mandate does not carry envelopes between ${from} and ${to}`);
     }
     return { sender, recipient };

@@ -183,6 +183,8 @@ export const ALERT_KINDS = [
   'deadline_missed', // no channel delivered a note by its deadline
   'signer_revoked', // a party sent a note signed by a key its own bundle revokes (not the relay's fault)
   'signer_invalid', // a party sent a note under a signer certificate that is expired or invalid (not the relay's fault)
+  'rotation_due', // this party's current encryption key is about to run out, or has: the root must sign a rotation
+  'key_share_invalid', // a key share for this desk, signed by a station of its own party, was refused (nothing installed)
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
