@@ -145,7 +145,7 @@ describe('relay home', () => {
     // Nothing listens on port 1: the database step fails after the key and card are written.
     const r = await runCli(['init', 'relay', 'om', '--name', 'Oman', '--home', join(parent, 'om'), '--db', 'postgres://relay@127.0.0.1:1/relay', '--json'], { env: RELAY_PASS });
     expect(r.code).toBe(1);
-    expect(jsonError(r).code).toBe('unavailable');
+    expect(jsonError(r).code).toBe('storage_unavailable');
     expect(await readdir(parent)).toEqual([]);
   });
 });

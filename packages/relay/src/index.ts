@@ -12,3 +12,19 @@ export { KyselyWitnessStore, openWitnessStore } from './witness/witness-store.js
 export { registerWitnessRoute, ADD_CHECKPOINT_BODY_BYTES } from './witness/witness-route.js';
 export type { StatementConsent, StatementPolicy } from './mandate/mandate.js';
 export { MAX_STATEMENT_RECORDS, produceStatement, statementFromStore, type ProducedStatement, type StatementRequest } from './statements/produce.js';
+export type {
+  AdminCheckpoint,
+  AdminCosignature,
+  AdminDelivery,
+  AdminEvent,
+  AdminLog,
+  AdminMandate,
+  AdminOverview,
+  AdminParty,
+  AdminPending,
+  AdminStatement,
+  AdminStatements,
+  AdminTraffic,
+  AdminTrafficRow,
+} from './admin/types.js';
+export type { AdminListen } from './admin/admin-server.js';

@@ -4,6 +4,7 @@
  */
 import type { Ed25519Key, PartyCard, RelayCardJson, Vkey } from '@backchannel/core';
 import type { Logger } from 'pino';
+import type { AdminListen } from './admin/admin-server.js';
 
 export interface RelayLimits {
   /** Largest request body in bytes, for /v1/submit (an envelope of 4 MiB plus its token and framing). */
@@ -100,10 +101,17 @@ export interface RelayOptions {
   witness?: { key: Ed25519Key; name: string; logs: Vkey[] };
   /** Witnesses to submit each new checkpoint to: `url` is the submission prefix, `vkey` the cosigning key (type 0x04). */
   witnesses?: { url: string; vkey: Vkey }[];
+  /**
+   * Serve the operator console (metadata only) on a listener of its own: loopback unless
+   * `allowNonLoopback`, never the public API's address. Absent: no admin listener.
+   */
+  adminListen?: AdminListen;
 }
 
 export interface RunningRelay {
   url: string;
   port: number;
+  /** The admin listener, when `adminListen` was given: its URL and the console's login token. */
+  admin?: { url: string; port: number; token: string };
   close(): Promise<void>;
 }

@@ -9,8 +9,9 @@
  * SIGTERM, then closes the connections and the store and exits 0.
  *
  * What happens is written to standard error, one line per event (JSON lines with --json);
- * standard output carries one line when the daemon is running. The web console (`--listen`)
- * comes later: the flag is accepted and ignored with a warning.
+ * standard output carries one line when the daemon is running. With `--listen HOST:PORT`
+ * (loopback only; port 0 picks a free port) it also serves the web console (console-server.ts)
+ * and prints its address and a login token.
  *
  * While it runs, `sync`, `send` and `verify` on the same home hand over to it through the Unix
  * socket `station.sock` in the home (handover.ts): they run on the daemon's open station instead
@@ -29,7 +30,10 @@ import { CliError } from '../errors.js';
 import type { Home, PartyHomeJson } from '../home.js';
 import { openStation } from '../station-home.js';
 import { when } from '../table.js';
+import { startKeyUpkeep } from '../key-upkeep.js';
 import type { Context } from '../context.js';
+import type { RunningStationConsole } from '../console-server.js';
+import type { Listen } from '../flags.js';
 
 const CLOSE_TIMEOUT_MS = 10_000;
 
@@ -37,11 +41,11 @@ export interface ServeStationInput {
   heartbeatSeconds: number;
   checkSeconds: number;
   timeScale: number | undefined;
-  listen: boolean;
+  /** The web console's address (console-server.ts), or none. */
+  listen: Listen | undefined;
 }
 
 export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, input: ServeStationInput, signalled: Promise<NodeJS.Signals>): Promise<void> {
-  if (input.listen) ctx.out.warn('the station’s web console is not built yet: --listen is ignored, and the daemon runs without it');
   const log = (event: string, fields: Record<string, unknown>, human: string): void => {
     const at = Date.now();
     ctx.io.stderr.write(ctx.out.json ? `${JSON.stringify({ at, event, ...fields })}\n` : `${when(at)}  ${human}\n`);
@@ -67,6 +71,7 @@ export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, inpu
   });
   const timers: NodeJS.Timeout[] = [];
   let stopHandover: (() => Promise<void>) | undefined;
+  let webConsole: RunningStationConsole | undefined;
   try {
     // The other verbs on this home (sync, send, verify) hand over to this daemon (handover.ts).
     const pub = (await readBundle(home)).bundle.stations.find((x) => x.id === home.json.station)?.pub;
@@ -96,11 +101,13 @@ export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, inpu
         log('error', { message: r.message }, `deadline check failed: ${r.message}`);
         return;
       }
+      webConsole?.notify({ type: 'deadlines', report: r });
       for (const f of r.failovers) log('failover', f, `failover: note ${f.id} to ${f.relays.join(', ')} (${f.reason})`);
       for (const d of r.drops) log('drop', d, `ALERT drop: relay ${d.relay} did not deliver note ${d.id} by its deadline`);
       for (const m of r.missed) log('deadline_missed', { id: m }, `ALERT deadline missed: note ${m}`);
     };
     const onEvent = (e: WatchEvent): void => {
+      webConsole?.notify(e);
       switch (e.type) {
         case 'connected':
           log('connected', { relay: e.relay }, `relay ${e.relay}: push connection open`);
@@ -123,12 +130,24 @@ export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, inpu
       }
     };
     const watch = await station.watch({ onEvent });
+    // Loaded only here, so the other verbs never load the web server and its UI build.
+    if (input.listen !== undefined) webConsole = await (await import('../console-server.js')).startDaemonConsole(home, station, input.listen, pass);
     const check = (): void => {
       station.checkDeadlines().then(onTimerOutcome, (e: unknown) => {
         onTimerOutcome(e instanceof Error ? e : new Error(String(e)));
       });
     };
     if (input.checkSeconds > 0) timers.push(setInterval(check, input.checkSeconds * 1000));
+    // The key-rotation timer (key-upkeep.ts): reminders and destruction of superseded keys; never a rotation.
+    timers.push(
+      startKeyUpkeep(station, home, pass, reload, (r) => {
+        if (r instanceof Error) log('error', { message: r.message }, `key check failed: ${r.message}`);
+        else {
+          for (const k of r.rotation.filter((x) => x.alert !== undefined)) log('rotation_due', { ...k }, `ALERT rotation due: the ${k.suite} encryption key ${k.state === 'expired' ? 'has run out' : `runs out ${when(k.not_after ?? 0)}`}; run 'backchannel rotate' where the root key is`);
+          for (const f of r.destroyed) log('key_destroyed', { file: f }, `destroyed ${f}: superseded, and its overlap has passed`);
+        }
+      }),
+    );
     const beat = async (): Promise<void> => {
       for (const p of (await station.parties()).filter((x) => !x.self)) {
         try {
@@ -147,8 +166,9 @@ export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, inpu
       );
     }
     const relays = (await station.channels()).map((c) => c.relay);
-    await ctx.out.result(`Station ${home.json.id}/${home.json.station} is running with ${relays.length} channel${relays.length === 1 ? '' : 's'} (${relays.join(', ') || 'none'}) (Ctrl-C to stop).`, {
-      serving: { party: home.json.id, station: home.json.station, relays },
+    const consoleLine = webConsole === undefined ? '' : `\nConsole at ${webConsole.url} — log in with the station passphrase or the token ${webConsole.token}`;
+    await ctx.out.result(`Station ${home.json.id}/${home.json.station} is running with ${relays.length} channel${relays.length === 1 ? '' : 's'} (${relays.join(', ') || 'none'}) (Ctrl-C to stop).${consoleLine}`, {
+      serving: { party: home.json.id, station: home.json.station, relays, ...(webConsole === undefined ? {} : { console: { url: webConsole.url, port: webConsole.port, token: webConsole.token } }) },
     });
     const signal = await signalled;
     ctx.out.progress(`Received ${signal}; stopping…`);
@@ -164,6 +184,9 @@ export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, inpu
         const stop = stopHandover;
         stopHandover = undefined;
         await stop();
+        const c = webConsole;
+        webConsole = undefined;
+        await c?.close();
         await watch.close();
         await station.close();
         return 'closed' as const;
@@ -174,6 +197,7 @@ export async function serveStation(ctx: Context, home: Home<PartyHomeJson>, inpu
     if (outcome === 'timeout') throw new CliError('internal', `the station did not stop within ${CLOSE_TIMEOUT_MS / 1000} seconds after ${signal}`);
   } finally {
     for (const t of timers) clearInterval(t);
+    await webConsole?.close();
     await stopHandover?.();
     await station.close();
   }

@@ -1,10 +1,12 @@
 /**
- * `backchannel serve --home RELAY_HOME [--listen HOST:PORT] [--db URL]`
+ * `backchannel serve --home RELAY_HOME [--listen HOST:PORT] [--db URL] [--admin-listen HOST:PORT]`
  *
  * Unlocks the log key, starts the relay (@backchannel/relay startRelay), prints where it
  * listens, and runs until SIGINT or SIGTERM, then closes cleanly (in-flight batches commit,
  * the database closes) and exits 0. With --tls-cert/--tls-key the relay serves HTTPS. On a
- * party home, `serve` runs the station daemon (serve-station.ts).
+ * party home, `serve` runs the station daemon (serve-station.ts). With --admin-listen the relay
+ * also serves its operator console (metadata only) on that separate, loopback address, and
+ * prints the console's login token.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -27,6 +29,8 @@ export interface ServeInput {
   db: string | undefined;
   /** PEM certificate and key: the relay serves HTTPS. */
   tls?: { cert: Buffer; key: Buffer };
+  /** The operator console's listener (loopback unless allowNonLoopback). */
+  adminListen?: Listen & { allowNonLoopback: boolean };
 }
 
 /** The station daemon's defaults: a heartbeat every 10 minutes, a deadline sweep every 30 s. */
@@ -73,8 +77,12 @@ export async function serveRelay(ctx: Context, home: Home<RelayHomeJson>, input:
   // Listen for signals before starting, so one that comes during start-up still closes cleanly.
   const stop = onceSignalled();
   try {
-    const running = await relay.startRelay({ id: home.json.id, name: home.json.name, url: home.json.url, origin: home.json.origin, logKey, card: card.json, db, listen, logger, ...(input.tls === undefined ? {} : { tls: input.tls }) });
-    await ctx.out.result(`Relay ${home.json.id} is serving at ${running.url} (Ctrl-C to stop).`, { serving: { relay: home.json.id, url: running.url, port: running.port } });
+    const running = await relay.startRelay({ id: home.json.id, name: home.json.name, url: home.json.url, origin: home.json.origin, logKey, card: card.json, db, listen, logger, ...(input.tls === undefined ? {} : { tls: input.tls }), ...(input.adminListen === undefined ? {} : { adminListen: input.adminListen }) });
+    const admin = running.admin;
+    const adminLine = admin === undefined ? '' : `\nOperator console at ${admin.url} — login token: ${admin.token}`;
+    await ctx.out.result(`Relay ${home.json.id} is serving at ${running.url} (Ctrl-C to stop).${adminLine}`, {
+      serving: { relay: home.json.id, url: running.url, port: running.port, ...(admin === undefined ? {} : { admin: { url: admin.url, port: admin.port, token: admin.token } }) },
+    });
     const signal = await stop.signalled;
     ctx.out.progress(`Received ${signal}; stopping (again to quit at once)…`);
     let timer: NodeJS.Timeout | undefined;
@@ -124,10 +132,12 @@ export function registerServe(program: Command, ctx: Context): void {
     program
       .command('serve')
       .description('relay home: serve the relay API; party home: run the station daemon (push, deadlines, heartbeats); until SIGINT or SIGTERM')
-      .option('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:7000 or [::1]:7000; port 0 picks a free port (default: the host and port of the relay’s URL)')
+      .option('--listen <host:port>', 'address to listen on, e.g. 127.0.0.1:7000 or [::1]:7000; port 0 picks a free port (relay: default the host and port of its URL; station: serves the web console there, loopback only, and prints a login token)')
       .option('--db <url>', 'database to use instead of the home’s: sqlite:<path> or postgres://…')
       .option('--tls-cert <file>', 'relay: serve HTTPS with this PEM certificate (chain); needs --tls-key')
       .option('--tls-key <file>', 'relay: the PEM private key of --tls-cert')
+      .option('--admin-listen <host:port>', 'relay: also serve the operator console (metadata only) on this separate address, loopback only, e.g. 127.0.0.1:7100 (port 0: a free port); prints its login token')
+      .option('--admin-allow-non-loopback', 'relay: let --admin-listen take a non-loopback address (put TLS and a firewall in front of it)')
       .option('--heartbeat <seconds>', `station: send the heartbeat to every pinned party this often, 0 for never (default ${DEFAULT_HEARTBEAT_S})`)
       .option('--check <seconds>', `station: check deadlines this often besides the per-note timers, 0 for never (default ${DEFAULT_CHECK_S})`)
       .option('--time-scale <x>', 'station: multiply delivery objectives by x, for tests and demos (default 1)'),
@@ -137,6 +147,8 @@ export function registerServe(program: Command, ctx: Context): void {
     const db = stringOption(o, 'db');
     const tlsCert = stringOption(o, 'tlsCert');
     const tlsKey = stringOption(o, 'tlsKey');
+    const adminListen = stringOption(o, 'adminListen');
+    const adminAnyHost = o.adminAllowNonLoopback === true;
     const input: ServeInput = {
       homeDir: homeDirOf(ctx, o),
       listen: listen === undefined ? undefined : parseListen(listen),
@@ -145,6 +157,7 @@ export function registerServe(program: Command, ctx: Context): void {
     const home = await openHome(input.homeDir);
     if (isPartyHome(home)) {
       if (input.db !== undefined || tlsCert !== undefined || tlsKey !== undefined) throw new CliError('usage', '--db, --tls-cert and --tls-key are for a relay home; a station keeps its store in its home');
+      if (adminListen !== undefined || adminAnyHost) throw new CliError('usage', '--admin-listen is for a relay home (its operator console); a station serves its console with --listen');
       const heartbeat = stringOption(o, 'heartbeat');
       const check = stringOption(o, 'check');
       const scale = stringOption(o, 'timeScale');
@@ -157,7 +170,7 @@ export function registerServe(program: Command, ctx: Context): void {
             heartbeatSeconds: heartbeat === undefined ? DEFAULT_HEARTBEAT_S : parseSeconds(heartbeat, '--heartbeat'),
             checkSeconds: check === undefined ? DEFAULT_CHECK_S : parseSeconds(check, '--check'),
             timeScale: scale === undefined ? undefined : parseTimeScale(scale),
-            listen: listen !== undefined,
+            listen: input.listen,
           },
           stop.signalled,
         );
@@ -169,6 +182,8 @@ export function registerServe(program: Command, ctx: Context): void {
     if (!isRelayHome(home)) throw new Error('unreachable: home.json was checked');
     if ((tlsCert === undefined) !== (tlsKey === undefined)) throw new CliError('usage', '--tls-cert and --tls-key go together: give both, or neither');
     if (tlsCert !== undefined && tlsKey !== undefined) input.tls = { cert: await readTlsFile(tlsCert, '--tls-cert'), key: await readTlsFile(tlsKey, '--tls-key') };
+    if (adminAnyHost && adminListen === undefined) throw new CliError('usage', '--admin-allow-non-loopback goes with --admin-listen');
+    if (adminListen !== undefined) input.adminListen = { ...parseListen(adminListen, '--admin-listen'), allowNonLoopback: adminAnyHost };
     await serveRelay(ctx, home, input);
   });
 }

@@ -40,6 +40,8 @@ export interface StatementRequest {
   since: number;
   /** Window end, ms (exclusive). */
   until: number;
+  /** Who asked, for the journal of published statements: the party whose desk asked, else 'operator'. */
+  requestedBy?: string;
 }
 
 export interface ProducedStatement {
@@ -104,6 +106,21 @@ export async function statementFromStore(store: RelayStore, logKey: Ed25519Key, 
     });
   }
   const bytes = signStatement(logKey, { origin, parties: [a, b], since: req.since, until: req.until, issued: now, checkpoint: note, records }, consent);
+  // Journaled before it is handed out, so the operator console lists every statement published.
+  await store.operatorStore().recordStatement({
+    digest: sha256(bytes),
+    issued: now,
+    partyA: a,
+    partyB: b,
+    since: req.since,
+    until: req.until,
+    count: records.length,
+    size: cp.size,
+    cosignatures: cosigs.length,
+    openedPrecedence: consent.precedence,
+    openedDigest: consent.digest,
+    requestedBy: req.requestedBy ?? 'operator',
+  });
   return { bytes, count: records.length, size: cp.size, cosignatures: cosigs.length, opened: consent };
 }
 

@@ -5,8 +5,9 @@
  */
 import type { NodeId } from '@backchannel/core';
 import type { Kysely, Transaction } from 'kysely';
-import { RelayError } from '../errors.js';
+import { RelayError, storageFailureCode } from '../errors.js';
 import type { Dialect } from './migrations.js';
+import { KyselyOperatorStore, type OperatorStore } from './operator-store.js';
 import type {
   CommitBatch,
   DeliveredCopy,
@@ -131,11 +132,15 @@ function deliveryFromRow(r: RelayDatabase['delivery_records']): StoredDelivery {
   };
 }
 
-/** Maps a driver error of a write to the relay's codes: a full disk is 507, anything else 503. */
+/**
+ * Maps a driver error of a write to the relay's codes: a full disk is 507 `storage_full`, a
+ * database away, read-only or failing 503 `storage_unavailable`, anything else 503 `unavailable`.
+ */
 export function storageError(e: unknown): RelayError {
   if (e instanceof RelayError) return e;
-  const code = typeof e === 'object' && e !== null && 'code' in e ? String(e.code) : '';
-  if (code === 'SQLITE_FULL' || code === '53100') return new RelayError('storage_full', 'the relay is out of storage', { cause: e });
+  const code = storageFailureCode(e);
+  if (code === 'storage_full') return new RelayError('storage_full', 'the relay is out of storage', { cause: e });
+  if (code === 'storage_unavailable') return new RelayError('storage_unavailable', 'the relay database is unavailable or read-only; retry shortly', { cause: e });
   return new RelayError('unavailable', 'the relay store did not complete the write', { cause: e });
 }
 
@@ -150,27 +155,36 @@ export class KyselyRelayStore implements RelayStore {
 
   /**
    * A transaction whose failure reports the error that caused it. SQLite rolls a transaction
-   * back by itself on some errors (SQLITE_FULL among them); Kysely's ROLLBACK then fails with
-   * "no transaction is active", which would hide the real cause (a full disk is 507, not 503).
+   * back by itself on some errors (SQLITE_FULL, SQLITE_IOERR among them), also when COMMIT is
+   * what fails; a ROLLBACK then fails with "no transaction is active", and Kysely's managed
+   * transaction would throw that instead, hiding the real cause (a full disk is 507, a
+   * read-only one 503 `storage_unavailable`). So the commit and the rollback are ours: the
+   * rollback's own failure is ignored (the transaction is gone either way, and the connection
+   * is released), and the first error is the one reported.
    */
   private async transaction<T>(fn: (trx: Transaction<RelayDatabase>) => Promise<T>): Promise<T> {
-    let cause: unknown;
+    let trx;
     try {
-      return await this.db.transaction().execute(async (trx) => {
-        try {
-          return await fn(trx);
-        } catch (e) {
-          cause = e;
-          throw e;
-        }
-      });
+      trx = await this.db.startTransaction().execute();
     } catch (e) {
-      throw storageError(cause ?? e);
+      throw storageError(e);
+    }
+    try {
+      const result = await fn(trx);
+      await trx.commit().execute();
+      return result;
+    } catch (e) {
+      await trx.rollback().execute().catch(() => undefined);
+      throw storageError(e);
     }
   }
 
   async close(): Promise<void> {
     await this.db.destroy();
+  }
+
+  operatorStore(): OperatorStore {
+    return new KyselyOperatorStore(this.db);
   }
 
   async ping(): Promise<void> {

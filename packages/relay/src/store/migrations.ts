@@ -165,10 +165,36 @@ function witnesses(bytes: 'blob' | 'bytea'): Migration {
   };
 }
 
+/** The journal of published statements, for the operator console (admin/). */
+function statements(bytes: 'blob' | 'bytea'): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('statements')
+        .addColumn('digest', bytes, (c) => c.primaryKey())
+        .addColumn('issued', 'bigint', (c) => c.notNull())
+        .addColumn('party_a', 'text', (c) => c.notNull())
+        .addColumn('party_b', 'text', (c) => c.notNull())
+        .addColumn('since', 'bigint', (c) => c.notNull())
+        .addColumn('until', 'bigint', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('cosignatures', 'integer', (c) => c.notNull())
+        .addColumn('opened', 'integer', (c) => c.notNull())
+        .addColumn('requested_by', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('statements_issued').on('statements').columns(['issued']).execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.dropTable('statements').execute();
+    },
+  };
+}
+
 /** The migrations, by name (applied in name order). */
 export function relayMigrations(dialect: Dialect): MigrationProvider {
   const bytes = dialect === 'postgres' ? 'bytea' : 'blob';
   return {
-    getMigrations: () => Promise.resolve({ '0001_initial': initial(bytes), '0002_witnesses': witnesses(bytes) }),
+    getMigrations: () => Promise.resolve({ '0001_initial': initial(bytes), '0002_witnesses': witnesses(bytes), '0003_statements': statements(bytes) }),
   };
 }

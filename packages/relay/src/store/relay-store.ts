@@ -9,6 +9,7 @@
 import type { CompletedNode, NodeId } from '@backchannel/core';
 import type { WitnessStore } from '../witness/witness.js';
 import type { Dialect } from './migrations.js';
+import type { OperatorStore } from './operator-store.js';
 
 export interface StoredParty {
   party: string;
@@ -148,6 +149,9 @@ export interface RelayStore {
   close(): Promise<void>;
   /** A trivial round trip: throws when the store does not answer. */
   ping(): Promise<void>;
+
+  /** Queries for the operator console and the journal of published statements. */
+  operatorStore(): OperatorStore;
 
   // The mandate
   listParties(): Promise<StoredParty[]>;

@@ -127,6 +127,24 @@ export interface CosignaturesTable {
   added: number;
 }
 
+/** The journal of published statements (metadata only: the pair, window, count; never records). */
+export interface StatementsTable {
+  /** SHA-256 of the Signed statement bytes. */
+  digest: Uint8Array;
+  issued: number;
+  party_a: string;
+  party_b: string;
+  since: number;
+  until: number;
+  count: number;
+  size: number;
+  cosignatures: number;
+  /** Bit 1: precedence opened; bit 2: digest opened. */
+  opened: number;
+  /** 'operator', or the party whose desk asked. */
+  requested_by: string;
+}
+
 export interface RelayDatabase {
   parties: PartiesTable;
   envelopes: EnvelopesTable;
@@ -141,4 +159,5 @@ export interface RelayDatabase {
   request_nonces: RequestNoncesTable;
   witness_logs: WitnessLogsTable;
   cosignatures: CosignaturesTable;
+  statements: StatementsTable;
 }

@@ -225,7 +225,7 @@ describe.each(backends())('migrations on %s', (backend) => {
       expect(await again.listParties()).toEqual([]);
       await again.close();
       expect(await tableNames(db)).toEqual(
-        ['checkpoints', 'cosignatures', 'delivery_records', 'desk_items', 'desks', 'envelopes', 'equivocations', 'leaves', 'nodes', 'parties', 'request_nonces', 'tombstones', 'witness_logs'],
+        ['checkpoints', 'cosignatures', 'delivery_records', 'desk_items', 'desks', 'envelopes', 'equivocations', 'leaves', 'nodes', 'parties', 'request_nonces', 'statements', 'tombstones', 'witness_logs'],
       );
     } finally {
       await db.drop();

@@ -46,7 +46,7 @@ export function registerStatementRoutes(app: FastifyInstance, catalog: ApiCatalo
       const [a = '', b = ''] = q.pair.split(',');
       const v = await verifyStationRequest(ctx, { header: req.headers[REQUEST_HEADER], method: 'GET', path: req.url, body: new Uint8Array(0) });
       if (v.party.party !== a && v.party.party !== b) throw new RelayError('statement_forbidden', `party ${v.party.party} may not ask for statements about ${a} and ${b}`);
-      const s = await statementFromStore(ctx.store, ctx.logKey, ctx.origin, { pair: [a, b], since: Number(q.since), until: Number(q.until) }, ctx.clock());
+      const s = await statementFromStore(ctx.store, ctx.logKey, ctx.origin, { pair: [a, b], since: Number(q.since), until: Number(q.until), requestedBy: v.party.party }, ctx.clock());
       await consumeNonce(ctx, v);
       return reply.type(CBOR).header('cache-control', 'no-store').send(Buffer.from(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength));
     },
