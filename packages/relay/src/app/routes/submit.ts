@@ -5,23 +5,27 @@
  * Ed25519 verifications (station signature, token) come after every check that needs no
  * signature, and the per-station rate limit after them, so forged traffic cannot spend a real
  * station's budget. Nothing is written before the log manager's group commit.
+ *
+ * Both verifications go to the worker pool together (verify/ed25519-pool.ts), so the event
+ * loop parses and commits while other cores verify; their answers are then judged in the
+ * documented order, so a request with several faults gets the same error as before.
  */
-import {
-  BackchannelError,
-  checkSubmissionToken,
-  findStation,
-  isBackchannelError,
-  openSubmissionToken,
-  parseEnvelope,
-  verifyEnvelopeStation,
-} from '@backchannel/core';
+import { BackchannelError, checkSubmissionToken, findStation, isBackchannelError, parseEnvelope, type SubmissionToken } from '@backchannel/core';
 import type { FastifyInstance } from 'fastify';
 import { RelayError } from '../../errors.js';
 import type { ApiCatalog } from '../api-catalog.js';
-import { CBOR, sendCbor } from '../cbor-body.js';
+import { CBOR, encodeSubmitResponse, sendCbor } from '../cbor-body.js';
 import type { RelayContext } from '../context.js';
 import { addRoute } from '../route.js';
 import { BundleBody, BundleGetResponse, BundlePostResponse, PartyParams, SubmitBody, SubmitResponse } from '../schemas.js';
+import { sharedVerifyPool, type VerifyJob } from '../../verify/ed25519-pool.js';
+import { readTokenBody, readTokenWrapper, stationSignatureJob, tokenSignatureJob, type TokenWrapper } from '../../verify/submission-checks.js';
+
+/** A token problem becomes token_invalid with its reason (a CBOR error inside the token included). */
+function tokenInvalid(cause: unknown): unknown {
+  if (isBackchannelError(cause)) return new BackchannelError('token_invalid', `the submission token is invalid: ${cause.message}`, { cause });
+  return cause;
+}
 
 export function registerSubmitRoutes(app: FastifyInstance, catalog: ApiCatalog, ctx: RelayContext): void {
   addRoute(
@@ -56,15 +60,30 @@ export function registerSubmitRoutes(app: FastifyInstance, catalog: ApiCatalog, 
       if (h.bundleSeq > bundle.seq) {
         throw new BackchannelError('bundle_stale', `the envelope names ${h.from}'s bundle ${h.bundleSeq}; this relay holds ${bundle.seq}: post the newer bundle first`);
       }
-      // 5. The station signature.
-      verifyEnvelopeStation(env, bundle, now);
-      // 6. The token: this relay's origin, this envelope, this party, this station, fresh.
-      let token;
+      if (bundle.party !== h.from) throw new BackchannelError('key_unknown', `bundle is for ${bundle.party}, not ${h.from}`);
+      // 5 and 6: both signatures at once, in the pool; the token's structure is read first.
+      let wrapper: TokenWrapper | undefined;
+      let wrapperError: unknown;
       try {
-        token = openSubmissionToken(body.token);
+        wrapper = readTokenWrapper(body.token);
       } catch (cause) {
-        if (isBackchannelError(cause)) throw new BackchannelError('token_invalid', `the submission token is invalid: ${cause.message}`, { cause });
-        throw cause;
+        wrapperError = cause;
+      }
+      const jobs: VerifyJob[] = [stationSignatureJob(env)];
+      if (wrapper !== undefined) jobs.push(tokenSignatureJob(wrapper));
+      const [station, tokenSig] = await sharedVerifyPool().verify(jobs);
+      // 5. The station signature.
+      if (station === 'key_invalid') throw new BackchannelError('key_invalid', 'the station key is not an Ed25519 public key');
+      if (station !== 'valid') throw new BackchannelError('signature_invalid', 'the station signature on the envelope does not verify');
+      // 6. The token: signed by the key it names, then this relay's origin, this envelope, this party, this station, fresh.
+      let token: SubmissionToken;
+      try {
+        if (wrapper === undefined) throw wrapperError;
+        if (tokenSig === 'key_invalid') throw new BackchannelError('key_invalid', 'not an Ed25519 public key');
+        if (tokenSig !== 'valid') throw new BackchannelError('signature_invalid', 'signature does not verify (backchannel/v1/submit)');
+        token = readTokenBody(wrapper);
+      } catch (cause) {
+        throw tokenInvalid(cause);
       }
       checkSubmissionToken(token, { origin: ctx.origin, digest: env.digest, party: h.from, station: h.station, now });
       // 7. Per-station rate limit.
@@ -73,7 +92,7 @@ export function registerSubmitRoutes(app: FastifyInstance, catalog: ApiCatalog, 
       const out = await ctx.log.submit({ envelope: env, token, received: now });
       if (out.duplicate) ctx.metrics.duplicates.inc();
       else ctx.metrics.accepted.inc();
-      return sendCbor(reply, { index: out.index, receipt: out.receipt, duplicate: out.duplicate });
+      return reply.type(CBOR).send(encodeSubmitResponse(out.index, out.receipt, out.duplicate));
     },
     { bodyLimit: ctx.limits.submitBodyBytes },
   );

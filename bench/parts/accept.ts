@@ -1,0 +1,53 @@
+/**
+ * Part 1, relay accept throughput: `measureAccept` (bench/relay-accept.ts, which starts the
+ * relay and the load generator as processes of their own) at 1, 8, 32 and 64 concurrent
+ * stations, on SQLite and on PostgreSQL, 2 KiB notes. Per-core figures divide by the CPU the
+ * relay process used, since the load generator shares the two cores.
+ */
+import { emptyReport, fmtNum, type BenchOptions, type PartReport } from '../lib.js';
+
+const CONCURRENCY = [1, 8, 32, 64];
+// A quick run keeps the ends of the range, so it stays near a minute in all.
+const QUICK_CONCURRENCY = [1, 64];
+
+export async function run(opts: BenchOptions): Promise<PartReport> {
+  const r = emptyReport();
+  const { measureAccept } = await import('../relay-accept.js');
+  const rows: (string | number)[][] = [];
+  for (const backend of ['sqlite', 'postgres'] as const) {
+    for (const concurrency of opts.quick ? QUICK_CONCURRENCY : CONCURRENCY) {
+      process.stderr.write(`  ${backend}, ${concurrency} concurrent …\n`);
+      try {
+        const a = await measureAccept({ backend, concurrency, seconds: opts.quick ? 2 : 6, payloadBytes: 2048, quick: opts.quick });
+        const key = `accept.${backend}.c${concurrency}`;
+        r.metrics[`${key}.perSecond`] = a.perSecond;
+        r.metrics[`${key}.p50`] = a.p50Ms;
+        r.metrics[`${key}.p99`] = a.p99Ms;
+        // Per core of relay CPU: what the relay would do with a core of its own.
+        const perCore = a.relayCpuPercent !== undefined && a.relayCpuPercent > 0 ? a.perSecond / (a.relayCpuPercent / 100) : undefined;
+        if (perCore !== undefined) r.metrics[`${key}.perRelayCore`] = perCore;
+        rows.push([
+          backend === 'sqlite' ? 'SQLite' : 'PostgreSQL',
+          concurrency,
+          fmtNum(a.perSecond),
+          `${fmtNum(a.p50Ms)} / ${fmtNum(a.p99Ms)}`,
+          a.relayCpuPercent === undefined ? '—' : `${a.relayCpuPercent.toFixed(0)} %`,
+          a.loadCpuPercent === undefined ? '—' : `${a.loadCpuPercent.toFixed(0)} %`,
+          fmtNum(perCore),
+          a.accepted,
+          a.note ?? '',
+        ]);
+      } catch (e) {
+        // One configuration failing (PostgreSQL unreachable, say) leaves the others measured.
+        rows.push([backend, concurrency, '—', '—', '—', '—', '—', 0, `failed: ${e instanceof Error ? e.message : String(e)}`]);
+      }
+    }
+  }
+  r.tables.push({
+    title: 'Relay durable accept: envelopes per second with receipts after the durable commit, 2 KiB notes',
+    columns: ['store', 'concurrent stations', 'per second', 'receipt latency p50 / p99 (ms)', 'relay CPU', 'load generator CPU', 'per relay core', 'accepted', 'note'],
+    rows,
+    notes: ['CPU is the share of one core each process used during the measured window (200 % = both cores).'],
+  });
+  return r;
+}

@@ -1,0 +1,236 @@
+/**
+ * The child processes of bench/relay-accept.ts, one role each (BC_ACCEPT_ROLE):
+ *  - `relay`: a real relay (startRelay) on loopback; answers `mark` with its CPU time so the
+ *    parent measures the relay process alone, and stops cleanly on `stop` (so `--cpu-prof`
+ *    writes its profile).
+ *  - `seal`: seals real envelopes with tokens for the bench party, before any clock starts.
+ *  - `load`: the load generator: N keep-alive connections over raw sockets, each with one
+ *    submission in flight (a station waits for its receipt), sending the pre-made bodies.
+ * Raw HTTP/1.1 on node:net keeps the generator's own cost per request small, so most of the
+ * two cores are left to the relay.
+ */
+import { writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { decodeCbor, encodeCbor, sealEnvelope, signSubmissionToken, type CborMap } from '../packages/core/src/index.js';
+import { startRelay } from '../packages/relay/src/index.js';
+import { ACCEPT_LIMITS, benchParties, benchRelay, noteBody, readCorpus, relayMandate } from './relay-accept-world.js';
+
+type Msg = { type: string } & Record<string, unknown>;
+
+function send(m: Msg): void {
+  process.send?.(m);
+}
+
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+async function runRelay(): Promise<void> {
+  const db = process.env.BC_ACCEPT_DB!;
+  const r = benchRelay();
+  const relay = await startRelay({
+    id: r.id,
+    name: 'Bench relay',
+    url: r.url,
+    origin: r.origin,
+    logKey: r.logKey,
+    card: r.card,
+    db,
+    listen: { host: '127.0.0.1', port: 0 },
+    logger: pino({ level: 'warn' }),
+    limits: ACCEPT_LIMITS,
+    mandate: await relayMandate(),
+  });
+  process.on('message', (m: Msg) => {
+    if (m.type === 'mark') send({ type: 'mark', cpu: cpuMicros(), system: process.cpuUsage().system, t: performance.now(), elu: performance.eventLoopUtilization().active });
+    if (m.type === 'stop') {
+      relay.close().then(
+        () => process.exit(0),
+        (e: unknown) => {
+          process.stderr.write(`relay child: close failed: ${String(e)}\n`);
+          process.exit(1);
+        },
+      );
+    }
+  });
+  send({ type: 'listening', url: relay.url, port: relay.port });
+}
+
+async function runSeal(): Promise<void> {
+  const count = Number(process.env.BC_ACCEPT_COUNT);
+  const payloadBytes = Number(process.env.BC_ACCEPT_PAYLOAD);
+  const out = process.env.BC_ACCEPT_OUT!;
+  const { us, ir } = await benchParties();
+  const { origin } = benchRelay();
+  const body = noteBody(payloadBytes);
+  const parts: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const env = await sealEnvelope({
+      from: 'us',
+      to: 'ir',
+      precedence: 'ROUTINE',
+      created: Date.now(),
+      content: { kind: 'note', subject: 'consular', body, category: 'consular', thread: new Uint8Array(16) },
+      senderBundle: us.bundle,
+      recipientBundle: ir.bundle,
+      suite: 'x25519',
+      station: us.station.key,
+      signer: { key: us.signers[0]!.key, certificate: us.signers[0]!.certificate },
+    });
+    const token = signSubmissionToken(us.station.key, { origin, party: 'us', digest: env.digest, time: Date.now() });
+    const b = encodeCbor({ envelope: env.bytes, token });
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(b.length);
+    parts.push(len, Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  }
+  writeFileSync(out, Buffer.concat(parts));
+  send({ type: 'sealed', count });
+}
+
+interface Response {
+  status: number;
+  body: Buffer;
+}
+
+/** One keep-alive HTTP/1.1 connection with one request in flight; a minimal response parser. */
+class Connection {
+  readonly #socket: Socket;
+  #buf: Buffer = Buffer.alloc(0);
+  #waiting: ((r: Response) => void) | undefined;
+  #failed: ((e: Error) => void) | undefined;
+
+  constructor(port: number) {
+    this.#socket = connect({ host: '127.0.0.1', port, noDelay: true });
+    this.#socket.on('data', (d: Buffer) => {
+      this.#buf = this.#buf.length === 0 ? d : Buffer.concat([this.#buf, d]);
+      this.#parse();
+    });
+    this.#socket.on('error', (e) => this.#failed?.(e));
+    this.#socket.on('close', () => this.#failed?.(new Error('the relay closed the connection')));
+  }
+
+  #parse(): void {
+    const end = this.#buf.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = this.#buf.subarray(0, end).toString('latin1');
+    const status = Number(head.slice(9, 12));
+    const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    if (m === null) throw new Error(`response without content-length: ${head}`);
+    const total = end + 4 + Number(m[1]);
+    if (this.#buf.length < total) return;
+    const body = this.#buf.subarray(end + 4, total);
+    this.#buf = this.#buf.subarray(total);
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    this.#failed = undefined;
+    w?.({ status, body });
+  }
+
+  request(head: Buffer, body: Buffer): Promise<Response> {
+    return new Promise((resolve, reject) => {
+      this.#waiting = resolve;
+      this.#failed = reject;
+      this.#socket.write(Buffer.concat([head, body]));
+    });
+  }
+
+  close(): void {
+    this.#failed = undefined;
+    this.#socket.destroy();
+  }
+}
+
+function requestHead(length: number): Buffer {
+  return Buffer.from(`POST /v1/submit HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/cbor\r\ncontent-length: ${length}\r\n\r\n`, 'latin1');
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
+
+async function runLoad(): Promise<void> {
+  const port = Number(process.env.BC_ACCEPT_PORT);
+  const concurrency = Number(process.env.BC_ACCEPT_CONCURRENCY);
+  const seconds = Number(process.env.BC_ACCEPT_SECONDS);
+  const warmup = Number(process.env.BC_ACCEPT_WARMUP);
+  const sampleEvery = Number(process.env.BC_ACCEPT_SAMPLE_EVERY);
+  const bodies = readCorpus(process.env.BC_ACCEPT_CORPUS!);
+  const heads = new Map<number, Buffer>();
+  const headFor = (n: number): Buffer => {
+    let h = heads.get(n);
+    if (h === undefined) heads.set(n, (h = requestHead(n)));
+    return h;
+  };
+  const conns = Array.from({ length: concurrency }, () => new Connection(port));
+  const indices = new Set<number>();
+  const samples: { i: number; index: number; receipt: string }[] = [];
+  let next = 0;
+
+  const submit = async (c: Connection, i: number): Promise<void> => {
+    const b = bodies[i]!;
+    const r = await c.request(headFor(b.length), b);
+    if (r.status !== 200) throw new Error(`submission ${i} refused: ${r.status} ${r.body.toString('utf8')}`);
+    const body = decodeCbor(new Uint8Array(r.body.buffer, r.body.byteOffset, r.body.byteLength)) as CborMap;
+    const index = body.index as number;
+    if (body.duplicate !== false || indices.has(index)) throw new Error(`submission ${i}: receipt index ${index} is not new`);
+    indices.add(index);
+    if (i % sampleEvery === 0) samples.push({ i, index, receipt: body.receipt as string });
+  };
+
+  // Warm-up (not timed): the relay's JIT and the connections settle.
+  const warmEnd = Math.min(warmup, bodies.length);
+  await Promise.all(
+    conns.map(async (c) => {
+      while (next < warmEnd) await submit(c, next++);
+    }),
+  );
+  send({ type: 'ready' });
+  await new Promise<void>((resolve) => process.once('message', () => { resolve(); }));
+
+  const cpu0 = cpuMicros();
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  const first = next;
+  const latencies = new Float64Array(bodies.length);
+  let n = 0;
+  await Promise.all(
+    conns.map(async (c) => {
+      while (next < bodies.length && performance.now() < deadline) {
+        const i = next++;
+        const s = performance.now();
+        await submit(c, i);
+        latencies[n++] = performance.now() - s;
+      }
+    }),
+  );
+  const wall = performance.now() - t0;
+  const cpu = cpuMicros() - cpu0;
+  for (const c of conns) c.close();
+  const lat = latencies.subarray(0, n).sort();
+  send({
+    type: 'result',
+    accepted: next - first,
+    ms: wall,
+    cpuMicros: cpu,
+    p50Ms: quantile(lat, 0.5),
+    p99Ms: quantile(lat, 0.99),
+    distinct: indices.size,
+    total: next,
+    exhausted: next >= bodies.length,
+    samples,
+  });
+}
+
+const role = process.env.BC_ACCEPT_ROLE;
+const roles: Record<string, () => Promise<void>> = { relay: runRelay, seal: runSeal, load: runLoad };
+const main = role === undefined ? undefined : roles[role];
+if (main !== undefined) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`relay-accept ${role ?? ''} child failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.exit(1);
+  });
+}

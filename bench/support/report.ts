@@ -1,0 +1,174 @@
+/**
+ * The report from the parts' figures: the targets of issue 9 (measured, met or missed by how
+ * much), the two charts, and the Markdown that goes between the markers of docs/benchmarks.md.
+ * Pure functions over the metrics, so they are tested without running anything.
+ */
+import { fmtNum, type PartReport, type Table } from '../lib.js';
+import { renderBarChart, type BarChart } from './svg.js';
+
+export interface PartOutcome {
+  name: string;
+  title: string;
+  seconds: number;
+  report: PartReport;
+  error?: string;
+}
+
+export interface Target {
+  target: string;
+  goal: string;
+  measured: string;
+  verdict: string;
+}
+
+type Metrics = Readonly<Record<string, number>>;
+
+const has = (m: Metrics, k: string): boolean => typeof m[k] === 'number' && Number.isFinite(m[k]);
+
+/** 'met', or 'missed by N %' / 'missed, N× off' against a floor (`atLeast`) or a ceiling. */
+export function verdict(value: number | undefined, goal: number, kind: 'atLeast' | 'atMost'): string {
+  if (value === undefined || !Number.isFinite(value)) return 'not measured';
+  const ok = kind === 'atLeast' ? value >= goal : value <= goal;
+  if (ok) return 'met';
+  const factor = kind === 'atLeast' ? goal / value : value / goal;
+  if (factor >= 2) return `missed, ${factor.toFixed(1)}× off`;
+  return `missed by ${((factor - 1) * 100).toFixed(0)} %`;
+}
+
+/** The best (largest) value among the metrics whose names start with `prefix` and end with `suffix`. */
+export function best(m: Metrics, prefix: string, suffix: string): number | undefined {
+  const v = Object.entries(m)
+    .filter(([k, x]) => k.startsWith(prefix) && k.endsWith(suffix) && Number.isFinite(x))
+    .map(([, x]) => x);
+  return v.length === 0 ? undefined : Math.max(...v);
+}
+
+export function targets(m: Metrics): Target[] {
+  const out: Target[] = [];
+  const sqlite = best(m, 'accept.sqlite.c', '.perSecond');
+  const pgBest = best(m, 'accept.postgres.c', '.perSecond');
+  const prosody = m['peer.prosody.online'];
+  const postfix = best(m, 'peer.postfix.c', '.perSecond');
+  out.push({ target: 'Relay durable accept, SQLite', goal: '≥ 10,000 envelopes/s', measured: sqlite === undefined ? '—' : `${fmtNum(sqlite)}/s`, verdict: verdict(sqlite, 10_000, 'atLeast') });
+  out.push({
+    target: 'Relay accept vs Prosody online relay (same run)',
+    goal: '≥ 2×',
+    measured: sqlite !== undefined && prosody !== undefined ? `${(sqlite / prosody).toFixed(2)}×` : '—',
+    verdict: sqlite !== undefined && prosody !== undefined ? verdict(sqlite / prosody, 2, 'atLeast') : 'not measured',
+  });
+  out.push({
+    target: 'Relay accept vs Postfix (same run)',
+    goal: '≥ 15×',
+    measured: sqlite !== undefined && postfix !== undefined ? `${(sqlite / postfix).toFixed(1)}×` : '—',
+    verdict: sqlite !== undefined && postfix !== undefined ? verdict(sqlite / postfix, 15, 'atLeast') : 'not measured',
+  });
+  out.push({ target: 'Relay durable accept, PostgreSQL', goal: '≥ 5,000 envelopes/s', measured: pgBest === undefined ? '—' : `${fmtNum(pgBest)}/s`, verdict: verdict(pgBest, 5_000, 'atLeast') });
+  const p99at1k = m['e2e.r1000.p99'];
+  const achieved = m['e2e.r1000.achieved'];
+  out.push({
+    target: 'FLASH end to end p99 at 1,000 notes/s, one relay',
+    goal: '≤ 5 ms',
+    measured: has(m, 'e2e.r1000.p99') ? `${fmtNum(p99at1k)} ms (achieved ${fmtNum(achieved)}/s)` : '—',
+    verdict: has(m, 'e2e.r1000.p99') && has(m, 'e2e.r1000.achieved') && achieved! < 950 ? `${verdict(p99at1k, 5, 'atMost')}; offered load not reached` : verdict(p99at1k, 5, 'atMost'),
+  });
+  out.push({ target: 'FLASH one at a time p50', goal: '≤ 1 ms', measured: has(m, 'e2e.single.p50') ? `${fmtNum(m['e2e.single.p50'])} ms` : '—', verdict: verdict(m['e2e.single.p50'], 1, 'atMost') });
+  out.push({ target: 'Three relays at 200 notes/s: all copies p99', goal: '≤ 10 ms', measured: has(m, 'multi.all.p99') ? `${fmtNum(m['multi.all.p99'])} ms` : '—', verdict: verdict(m['multi.all.p99'], 10, 'atMost') });
+  out.push({ target: 'Failover: delivered after a relay is cut', goal: '≤ 2 s', measured: has(m, 'multi.failover.ms') ? `${fmtNum(m['multi.failover.ms'])} ms` : '—', verdict: verdict(m['multi.failover.ms'], 2000, 'atMost') });
+  const proof10m = m['micro.merkle.inclusion proof generation @ 10M (ids + fetch + rehash).us'];
+  const proof1m = m['micro.merkle.inclusion proof generation @ 1M (ids + fetch + rehash).us'];
+  out.push({
+    target: 'Proof generation at 10M leaves',
+    goal: '≤ 50 µs',
+    measured: proof10m !== undefined ? `${fmtNum(proof10m)} µs` : proof1m !== undefined ? `${fmtNum(proof1m)} µs at 1M (10M not built in quick runs)` : '—',
+    verdict: verdict(proof10m ?? proof1m, 50, 'atMost') + (proof10m === undefined && proof1m !== undefined ? ' (at 1M)' : ''),
+  });
+  out.push({ target: '`sync` of 10,000 queued notes', goal: '≤ 5 s', measured: has(m, 'station.sync.seconds') ? `${fmtNum(m['station.sync.seconds'])} s for ${fmtNum(m['station.sync.notes'])} notes` : '—', verdict: verdict(m['station.sync.seconds'], 5, 'atMost') + (has(m, 'station.sync.notes') && m['station.sync.notes']! < 10_000 ? ' (fewer notes: quick run)' : '') });
+  out.push({
+    target: 'Relay memory flat over 10 min at 2,000 notes/s',
+    goal: 'flat',
+    measured: has(m, 'e2e.relayRss.startMiB') && has(m, 'e2e.relayRss.endMiB') ? `RSS ${fmtNum(m['e2e.relayRss.startMiB'])} → ${fmtNum(m['e2e.relayRss.endMiB'])} MiB over part 2` : '—',
+    verdict: 'not measured: the 10-minute soak does not fit the 12-minute run',
+  });
+  return out;
+}
+
+const COLORS = { ours: '#2b6cb0', peer: '#a0aec0', p50: '#2f855a', p99: '#dd6b20' };
+
+export function throughputChart(m: Metrics): BarChart {
+  const peer = (label: string, v: number | undefined): BarChart['rows'][number] => ({ label, values: [v], color: COLORS.peer });
+  const rows: BarChart['rows'] = [
+    { label: 'Backchannel relay, SQLite (best)', values: [best(m, 'accept.sqlite.c', '.perSecond')] },
+    { label: 'Backchannel relay, PostgreSQL (best)', values: [best(m, 'accept.postgres.c', '.perSecond')] },
+    peer('Prosody online A→B', m['peer.prosody.online']),
+    peer('Prosody offline store', m['peer.prosody.offline']),
+    peer('NATS JetStream publish, ack awaited', m['peer.nats.publish1']),
+    peer('NATS JetStream publish, 100 in flight', m['peer.nats.publish100']),
+    peer('Postfix accept (best of 1, 4 conns)', best(m, 'peer.postfix.c', '.perSecond')),
+  ];
+  return {
+    title: 'Accepted per second, 2 KiB messages, loopback, same run',
+    unit: 'messages per second',
+    series: [{ name: 'per second', color: COLORS.ours }],
+    legend: [
+      { name: 'Backchannel: fsync, signed receipt with log proof', color: COLORS.ours },
+      { name: 'peers (only Postfix fsyncs before its answer)', color: COLORS.peer },
+    ],
+    rows,
+  };
+}
+
+export function latencyChart(m: Metrics): BarChart {
+  const row = (label: string, k: string): BarChart['rows'][number] => ({ label, values: [m[`${k}.p50`], m[`${k}.p99`]] });
+  return {
+    title: 'Latency, send to verified receipt (ms)',
+    unit: 'milliseconds',
+    scale: 'log',
+    series: [
+      { name: 'p50', color: COLORS.p50 },
+      { name: 'p99', color: COLORS.p99 },
+    ],
+    rows: [
+      row('Backchannel FLASH, one at a time', 'e2e.single'),
+      row('Backchannel FLASH, 100/s', 'e2e.r100'),
+      row('Backchannel FLASH, 1,000/s', 'e2e.r1000'),
+      row('Backchannel FLASH, 5,000/s', 'e2e.r5000'),
+      row('Backchannel, 3 relays, all copies', 'multi.all'),
+      row('Prosody A→B, one at a time', 'peer.prosody.latency'),
+      row('NATS JetStream consumer, one at a time', 'peer.nats.latency'),
+    ],
+  };
+}
+
+export function renderCharts(m: Metrics): { throughput: string; latency: string } {
+  return { throughput: renderBarChart(throughputChart(m)), latency: renderBarChart(latencyChart(m)) };
+}
+
+function cell(v: string | number): string {
+  // Counts are integers: no decimals for them, separators for large ones.
+  const text = typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : fmtNum(v)) : v;
+  return text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+}
+
+export function tableMarkdown(t: Table): string {
+  let s = `**${t.title}**\n\n| ${t.columns.join(' | ')} |\n| ${t.columns.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |\n`;
+  for (const r of t.rows) s += `| ${r.map(cell).join(' | ')} |\n`;
+  for (const n of t.notes ?? []) s += `\n${n}\n`;
+  return s;
+}
+
+export function reportMarkdown(o: { date: string; machine: string; quick: boolean; load: string; parts: readonly PartOutcome[]; charts: { throughput: string; latency: string } }): string {
+  const metrics = Object.assign({}, ...o.parts.map((p) => p.report.metrics)) as Record<string, number>;
+  let s = `Measured ${o.date} on ${o.machine}${o.quick ? ' (quick run: shorter loops, fewer notes; figures are indicative)' : ''}. Load average ${o.load}.\n\n`;
+  s += '### Targets (issue 9)\n\n';
+  s += tableMarkdown({ title: 'Each target, the figure of this run, and the verdict', columns: ['target', 'goal', 'measured', 'verdict'], rows: targets(metrics).map((t) => [t.target, t.goal, t.measured, t.verdict]) });
+  s += `\n![throughput](${o.charts.throughput})\n\n![latency](${o.charts.latency})\n`;
+  for (const p of o.parts) {
+    s += `\n### ${p.title}\n\n`;
+    if (p.error !== undefined) s += `**This part failed:** ${p.error.replace(/\n/g, ' ')}\n\n`;
+    for (const n of p.report.notes) s += `- ${n}\n`;
+    if (p.report.notes.length > 0) s += '\n';
+    for (const t of p.report.tables) s += `${tableMarkdown(t)}\n`;
+    s += `_Part took ${p.seconds.toFixed(1)} s._\n`;
+  }
+  return s;
+}

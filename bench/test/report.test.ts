@@ -1,0 +1,116 @@
+/** The harness's pure pieces: percentiles, the SVG chart, the targets' verdicts, the Markdown. */
+import { describe, expect, it } from 'vitest';
+import { fmtNum, quantile, summarize } from '../lib.js';
+import { escapeXml, renderBarChart, ticks } from '../support/svg.js';
+import { reportMarkdown, renderCharts, targets, verdict } from '../support/report.js';
+
+describe('percentiles', () => {
+  it('nearest rank over sorted samples', () => {
+    const s = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(quantile(s, 0.5)).toBe(50);
+    expect(quantile(s, 0.99)).toBe(99);
+    expect(quantile(s, 0.999)).toBe(100);
+    expect(quantile(s, 0)).toBe(1);
+    expect(quantile([7], 0.99)).toBe(7);
+    expect(quantile([], 0.5)).toBeNaN();
+  });
+
+  it('summarize does not reorder its input and reports every figure', () => {
+    const input = [5, 1, 4, 2, 3];
+    const s = summarize(input);
+    expect(input).toEqual([5, 1, 4, 2, 3]);
+    expect(s).toEqual({ n: 5, p50: 3, p99: 5, p999: 5, max: 5, mean: 3 });
+  });
+
+  it('formats rates and missing figures', () => {
+    expect(fmtNum(12345.6)).toBe('12,346');
+    expect(fmtNum(1.234)).toBe('1.23');
+    expect(fmtNum(undefined)).toBe('—');
+    expect(fmtNum(Number.NaN)).toBe('—');
+  });
+});
+
+describe('SVG bar chart', () => {
+  it('draws one bar per value, escapes labels, and marks a missing value', () => {
+    const svg = renderBarChart({
+      title: 'A <b> & c',
+      unit: 'per second',
+      series: [{ name: 's', color: '#123456' }],
+      rows: [
+        { label: 'one', values: [100] },
+        { label: 'two & three', values: [250] },
+        { label: 'missing', values: [undefined] },
+      ],
+    });
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trim().endsWith('</svg>')).toBe(true);
+    expect(svg).toContain('A &lt;b&gt; &amp; c');
+    expect(svg).toContain('two &amp; three');
+    expect(svg).not.toContain('<b>');
+    expect(svg.match(/<\/title><\/rect>/g)?.length).toBe(2);
+    expect(svg).toContain('>—<');
+    // The longer bar is longer.
+    const widths = [...svg.matchAll(/<rect x="250" y="\d+" width="([\d.]+)" height="12" fill="#123456"><title>/g)].map((m) => Number(m[1]));
+    expect(widths).toHaveLength(2);
+    expect(widths[1]!).toBeGreaterThan(widths[0]!);
+  });
+
+  it('log axes span whole decades; linear axes start at zero and reach the maximum', () => {
+    expect(ticks(0.07, 35, 'log')).toEqual([0.01, 0.1, 1, 10, 100]);
+    const lin = ticks(0, 18_600, 'linear');
+    expect(lin[0]).toBe(0);
+    expect(lin[lin.length - 1]!).toBeGreaterThanOrEqual(18_600);
+    expect(escapeXml(`"'`)).toBe('&quot;&apos;');
+  });
+});
+
+describe('targets', () => {
+  it('says met, or missed by how much', () => {
+    expect(verdict(12_000, 10_000, 'atLeast')).toBe('met');
+    expect(verdict(8_000, 10_000, 'atLeast')).toBe('missed by 25 %');
+    expect(verdict(2_000, 10_000, 'atLeast')).toBe('missed, 5.0× off');
+    expect(verdict(4, 5, 'atMost')).toBe('met');
+    expect(verdict(6, 5, 'atMost')).toBe('missed by 20 %');
+    expect(verdict(undefined, 5, 'atMost')).toBe('not measured');
+  });
+
+  it('reads the best accept figure and compares it with the peers of the same run', () => {
+    const t = targets({
+      'accept.sqlite.c1.perSecond': 3000,
+      'accept.sqlite.c64.perSecond': 11_000,
+      'peer.prosody.online': 4000,
+      'peer.postfix.c1.perSecond': 500,
+      'peer.postfix.c4.perSecond': 1000,
+    });
+    const by = (name: string) => t.find((x) => x.target === name)!;
+    expect(by('Relay durable accept, SQLite')).toMatchObject({ measured: '11,000/s', verdict: 'met' });
+    expect(by('Relay accept vs Prosody online relay (same run)')).toMatchObject({ measured: '2.75×', verdict: 'met' });
+    expect(by('Relay accept vs Postfix (same run)')).toMatchObject({ measured: '11.0×', verdict: 'missed by 36 %' });
+    expect(by('Relay durable accept, PostgreSQL').verdict).toBe('not measured');
+  });
+
+  it('the report names a failed part and keeps the others', () => {
+    const md = reportMarkdown({
+      date: '2026-01-01',
+      machine: 'test machine',
+      quick: true,
+      load: '0',
+      charts: { throughput: 't.svg', latency: 'l.svg' },
+      parts: [
+        { name: 'a', title: 'Part A', seconds: 1, report: { tables: [{ title: 'T', columns: ['x', 'y'], rows: [['a|b', 1234]] }], metrics: {}, notes: ['a note'] } },
+        { name: 'b', title: 'Part B', seconds: 2, report: { tables: [], metrics: {}, notes: [] }, error: 'it broke' },
+      ],
+    });
+    expect(md).toContain('### Part A');
+    expect(md).toContain('| a\\|b | 1,234 |');
+    expect(md).toContain('**This part failed:** it broke');
+    expect(md).toContain('![throughput](t.svg)');
+    const charts = renderCharts({ 'accept.sqlite.c64.perSecond': 9000, 'peer.prosody.online': 4000 });
+    expect(charts.throughput).toContain('</svg>');
+    // Ours and the peers' bars differ in color, and the legend says what each color promises.
+    expect(charts.throughput).toContain('fill="#2b6cb0"><title>Backchannel relay, SQLite (best), per second: 9,000');
+    expect(charts.throughput).toContain('fill="#a0aec0"><title>Prosody online A→B, per second: 4,000');
+    expect(charts.throughput).toContain('only Postfix fsyncs');
+    expect(charts.latency).toContain('log scale');
+  });
+});
