@@ -13,8 +13,9 @@ import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { decodeCbor, encodeCbor, sealEnvelope, signSubmissionToken, type CborMap } from '../packages/core/src/index.js';
+import { decodeCbor, type CborMap } from '../packages/core/src/index.js';
 import { startRelay } from '../packages/relay/src/index.js';
+import { sealSubmission } from './support/submission.js';
 import { ACCEPT_LIMITS, benchParties, benchRelay, noteBody, readCorpus, relayMandate } from './relay-accept-world.js';
 
 type Msg = { type: string } & Record<string, unknown>;
@@ -68,20 +69,7 @@ async function runSeal(): Promise<void> {
   const body = noteBody(payloadBytes);
   const parts: Buffer[] = [];
   for (let i = 0; i < count; i++) {
-    const env = await sealEnvelope({
-      from: 'us',
-      to: 'ir',
-      precedence: 'ROUTINE',
-      created: Date.now(),
-      content: { kind: 'note', subject: 'consular', body, category: 'consular', thread: new Uint8Array(16) },
-      senderBundle: us.bundle,
-      recipientBundle: ir.bundle,
-      suite: 'x25519',
-      station: us.station.key,
-      signer: { key: us.signers[0]!.key, certificate: us.signers[0]!.certificate },
-    });
-    const token = signSubmissionToken(us.station.key, { origin, party: 'us', digest: env.digest, time: Date.now() });
-    const b = encodeCbor({ envelope: env.bytes, token });
+    const b = await sealSubmission(us, ir, origin, { subject: 'consular', body });
     const len = Buffer.alloc(4);
     len.writeUInt32BE(b.length);
     parts.push(len, Buffer.from(b.buffer, b.byteOffset, b.byteLength));

@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Ed25519Key, LABELS, decodeCbor, deriveVkey, parseEnvelope, verify, verifyReceipt } from '../packages/core/src/index.js';
 import { benchRelay, bundleTime, readCorpus } from './relay-accept-world.js';
+import { PG_ADMIN, createScratchDatabase, type ScratchDatabase } from './support/postgres.js';
 
 export interface AcceptOptions {
   backend: 'sqlite' | 'postgres';
@@ -47,7 +48,6 @@ export interface AcceptResult {
 }
 
 const CHILD = fileURLToPath(new URL('./relay-accept-child.ts', import.meta.url));
-const PG_ADMIN = process.env.BACKCHANNEL_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 // Receipts checked in full: one in this many submissions (and the first).
 const SAMPLE_EVERY = 97;
 
@@ -167,7 +167,7 @@ function corpusFor(payloadBytes: number, count: number): Promise<Corpus> {
 
 // ── Databases ────────────────────────────────────────────────────────────────────────────
 
-async function freshDatabase(backend: 'sqlite' | 'postgres', run: number): Promise<{ url: string; drop: () => Promise<void> }> {
+async function freshDatabase(backend: 'sqlite' | 'postgres', run: number): Promise<ScratchDatabase> {
   if (backend === 'sqlite') {
     const dir = mkdtempSync(join(scratchDir(), `db-${run}-`));
     return {
@@ -178,29 +178,9 @@ async function freshDatabase(backend: 'sqlite' | 'postgres', run: number): Promi
       },
     };
   }
-  const name = `bc_accept_${process.pid}_${run}`;
   const admin = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 3000 });
   await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const u = new URL(PG_ADMIN);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: async () => {
-      const a = new pg.Client({ connectionString: PG_ADMIN });
-      await a.connect();
-      try {
-        await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await a.end();
-      }
-    },
-  };
+  return createScratchDatabase(admin, `bc_accept_${process.pid}_${run}`);
 }
 
 let runs = 0;

@@ -17,13 +17,10 @@ import {
   checkSubmissionToken,
   createParty,
   deriveOrigin,
-  encodeCbor,
   findStation,
   makeRelayCard,
   openSubmissionToken,
   parseEnvelope,
-  sealEnvelope,
-  signSubmissionToken,
   verifyEnvelopeStation,
   type NewParty,
 } from '../packages/core/src/index.js';
@@ -34,27 +31,12 @@ import { openStore } from '../packages/relay/src/store/open-store.js';
 import { Ed25519Pool, type VerifyJob } from '../packages/relay/src/verify/ed25519-pool.js';
 import { readTokenWrapper, stationSignatureJob, tokenSignatureJob } from '../packages/relay/src/verify/submission-checks.js';
 import { parsePartyCard, partyCardJson } from '../packages/core/src/index.js';
-
-const PG_ADMIN = process.env.BACKCHANNEL_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+import { PG_ADMIN, createScratchDatabase, type ScratchDatabase } from './support/postgres.js';
+import { sealSubmission } from './support/submission.js';
 
 async function bodies(us: NewParty, ir: NewParty, origin: string, n: number): Promise<Buffer[]> {
   const out: Buffer[] = [];
-  for (let i = 0; i < n; i++) {
-    const env = await sealEnvelope({
-      from: 'us',
-      to: 'ir',
-      precedence: 'ROUTINE',
-      created: Date.now(),
-      content: { kind: 'note', subject: 's', body: 'A routine consular matter.', category: 'consular', thread: new Uint8Array(16) },
-      senderBundle: us.bundle,
-      recipientBundle: ir.bundle,
-      suite: 'x25519',
-      station: us.station.key,
-      signer: { key: us.signers[0]!.key, certificate: us.signers[0]!.certificate },
-    });
-    const token = signSubmissionToken(us.station.key, { origin, party: 'us', digest: env.digest, time: Date.now() });
-    out.push(Buffer.from(encodeCbor({ envelope: env.bytes, token })));
-  }
+  for (let i = 0; i < n; i++) out.push(Buffer.from(await sealSubmission(us, ir, origin, { subject: 's', body: 'A routine consular matter.' })));
   return out;
 }
 
@@ -112,28 +94,14 @@ async function throughput(
   return { perSec: n / secs, batches };
 }
 
-async function pgDatabase(): Promise<{ url: string; drop: () => Promise<void> } | undefined> {
+async function pgDatabase(): Promise<ScratchDatabase | undefined> {
   const admin = new pg.Client({ connectionString: PG_ADMIN, connectionTimeoutMillis: 2000 });
   try {
     await admin.connect();
   } catch {
     return undefined;
   }
-  const name = `bc_bench_${process.pid}`;
-  await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(PG_ADMIN);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    drop: async () => {
-      const a = new pg.Client({ connectionString: PG_ADMIN });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
+  return createScratchDatabase(admin, `bc_bench_${process.pid}`);
 }
 
 export async function run(opts: BenchOptions): Promise<BenchRow[]> {

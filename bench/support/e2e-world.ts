@@ -8,9 +8,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultProxy } from '../../packages/faults/src/index.js';
 import { toHex } from '../../packages/core/src/index.js';
+import type { RelayLimits } from '../../packages/relay/src/index.js';
+import type { RelayProcessOptions } from '../../packages/relay/test/fixtures/relay-process.js';
 import { Station } from '../../packages/station/src/index.js';
 import { freePort, onCleanup, startChild, tempDir, waitUntil } from './procs.js';
 import { worldParty, worldRelay, worldTime, type WorldRelay } from './world.js';
+
+/** The relay as a process of its own: the relay's test fixture, which prints `{"url": …, "port": …}` once it listens. */
+const RELAY_PROCESS = join(import.meta.dirname, '../../packages/relay/test/fixtures/relay-process.ts');
+
+/** Limits raised for load: the flood gates would otherwise refuse a benchmark; housekeeping stays out of the measured seconds. */
+const LOAD_LIMITS: Partial<RelayLimits> = { ipRequestsPerWindow: 1e9, stationRequestsPerWindow: 1e9, queueDepth: 65_536, housekeepingMs: 3_600_000 };
 
 export interface BenchRelay extends WorldRelay {
   port: number;
@@ -28,11 +36,21 @@ export async function startRelays(ids: readonly string[], dir: string, opts: { p
       const proxied = opts.proxied?.includes(id) ?? false;
       const publicPort = proxied ? await freePort() : port;
       const w = worldRelay(id, `http://127.0.0.1:${publicPort}`);
-      const child = startChild(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'relay-child.ts')], {
-        env: {
-          ...process.env,
-          BENCH_RELAY: JSON.stringify({ id, url: w.url, origin: w.origin, logKeySeed: toHex(w.logKeySeed), card: w.card, db: `sqlite:${join(dir, `${id}.db`)}`, port, mandate: [us.card, ir.card] }),
-        },
+      const options: RelayProcessOptions = {
+        id,
+        name: `Bench relay ${id}`,
+        url: w.url,
+        origin: w.origin,
+        logKeySeed: toHex(w.logKeySeed),
+        card: w.card,
+        db: `sqlite:${join(dir, `${id}.db`)}`,
+        listen: { host: '127.0.0.1', port },
+        logLevel: 'error',
+        limits: LOAD_LIMITS,
+        mandate: [{ card: us.card }, { card: ir.card }],
+      };
+      const child = startChild(process.execPath, ['--import', 'tsx', RELAY_PROCESS], {
+        env: { ...process.env, BACKCHANNEL_RELAY_OPTIONS: JSON.stringify(options) },
       });
       await waitUntil(`relay ${id} to listen`, () => {
         if (child.child.exitCode !== null) throw new Error(`relay ${id} exited: ${child.output().slice(-400)}`);

@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -44,20 +43,8 @@ export function hookSignals(): void {
   process.once('SIGTERM', stop);
 }
 
-/** A port free right now on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
+/** A port free right now on loopback (the relay's testing helper). */
+export { freePort } from '../../packages/relay/testing/free-port.js';
 
 /** A temporary folder, removed at cleanup. */
 export function tempDir(prefix: string): string {

@@ -6,21 +6,19 @@
  * must not appear in the page. A note sent while the page is open shows up live (event
  * stream). No Content-Security-Policy violation may be reported at any point.
  */
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { marker } from '../../relay/test/helpers/world.js';
 import { stationWorld, type StationWorld } from '../../relay/test/admin/station-world.js';
-import { browserAvailable, launchBrowser } from './fixtures/browser.js';
+import { browserAvailable, launchWatchedPage, type WatchedPage } from './fixtures/browser.js';
 
 const run = browserAvailable('operator console browser tests');
 
 describe.runIf(run)('operator console in chromium', () => {
   let world: StationWorld;
-  let browser: { context: BrowserContext; close: () => Promise<void> };
+  let browser: WatchedPage;
   let page: Page;
   const markers: string[] = [];
-  const cspViolations: string[] = [];
-  const pageErrors: string[] = [];
 
   async function note(from: 'us' | 'ir', precedence: 'FLASH' | 'IMMEDIATE' | 'PRIORITY' | 'ROUTINE'): Promise<void> {
     const m = marker();
@@ -36,13 +34,8 @@ describe.runIf(run)('operator console in chromium', () => {
     await note('us', 'ROUTINE');
     await note('ir', 'IMMEDIATE');
     await world.ir.sync();
-    browser = await launchBrowser();
-    page = await browser.context.newPage();
-    page.on('console', (m) => {
-      if (/Content.Security.Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.setDefaultTimeout(30_000);
+    browser = await launchWatchedPage();
+    page = browser.page;
   }, 180_000);
 
   afterAll(async () => {
@@ -111,7 +104,7 @@ describe.runIf(run)('operator console in chromium', () => {
       expect(text).not.toContain(m);
     }
     expect(text).not.toMatch(/Subject|Body MARKER/);
-    expect(cspViolations).toEqual([]);
-    expect(pageErrors).toEqual([]);
+    expect(browser.cspViolations).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
   }, 60_000);
 });

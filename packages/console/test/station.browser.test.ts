@@ -7,30 +7,23 @@
  * violation may be reported by the page at any point.
  */
 import { readFile } from 'node:fs/promises';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserAvailable, launchBrowser } from './fixtures/browser.js';
+import { browserAvailable, launchWatchedPage, type WatchedPage } from './fixtures/browser.js';
 import { MARKUP_BODY, US_PASSPHRASE, startStationWorld, type StationWorld } from './fixtures/station-world.js';
 
 const run = browserAvailable('station console browser tests');
 
 describe.runIf(run)('station console in chromium', () => {
   let world: StationWorld;
-  let browser: { context: BrowserContext; close: () => Promise<void> };
+  let browser: WatchedPage;
   let page: Page;
-  const cspViolations: string[] = [];
-  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     world = await startStationWorld();
     await world.startWatching();
-    browser = await launchBrowser();
-    page = await browser.context.newPage();
-    page.on('console', (m) => {
-      if (/Content.Security.Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
-    });
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.setDefaultTimeout(30_000);
+    browser = await launchWatchedPage();
+    page = browser.page;
   }, 180_000);
 
   afterAll(async () => {
@@ -145,7 +138,7 @@ describe.runIf(run)('station console in chromium', () => {
   }, 120_000);
 
   it('reported no CSP violation and no page error', () => {
-    expect(cspViolations).toEqual([]);
-    expect(pageErrors).toEqual([]);
+    expect(browser.cspViolations).toEqual([]);
+    expect(browser.pageErrors).toEqual([]);
   });
 });

@@ -3,7 +3,8 @@
  * (docs/reliability.md): the world of relays behind fault proxies, the channel-fault matrix,
  * the coverage-guided fuzzer and its targets, and the soak.
  */
-export { OffsetClock, startWorld, freePort, keysOf, makeWorldParty, type World, type WorldOptions, type WorldParty, type WorldRelay } from './world.js';
+export { freePort } from '@backchannel/relay/testing';
+export { OffsetClock, startWorld, keysOf, makeWorldParty, type World, type WorldOptions, type WorldParty, type WorldRelay } from './world.js';
 export { channelFaults, type ChannelFault } from './channel-faults.js';
 export { eventually, percentile } from './eventually.js';
 export { rssOf } from './process-stats.js';

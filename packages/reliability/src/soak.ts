@@ -11,11 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ed25519Key, deriveOrigin, makeRelayCard, partyCardJson, toHex, type Precedence } from '@backchannel/core';
 import { FaultProxy } from '@backchannel/faults';
+import { freePort } from '@backchannel/relay/testing';
 import { Station } from '@backchannel/station';
 import { spawnRelay, type RelayProcess } from '../../relay/test/helpers/spawn-relay.js';
 import { channelFaults } from './channel-faults.js';
 import { eventually, percentile } from './eventually.js';
-import { freePort, keysOf, makeWorldParty } from './world.js';
+import { keysOf, makeWorldParty } from './world.js';
 
 export interface SoakOptions {
   seconds: number;

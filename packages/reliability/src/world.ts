@@ -5,12 +5,12 @@
  * proxies, never by special code paths in the relay or the station.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ed25519Key, createParty, deriveOrigin, makeRelayCard, parsePartyCard, partyCardJson, systemRandom, type NewParty, type PartyCardJson, type RelayCardJson } from '@backchannel/core';
+import { createParty, partyCardJson, systemRandom, type NewParty, type PartyCardJson } from '@backchannel/core';
 import { FaultProxy } from '@backchannel/faults';
-import { startRelay, type RelayLimits, type RunningRelay } from '@backchannel/relay';
+import type { RelayLimits } from '@backchannel/relay';
+import { freePort, startLoopbackRelay, type LoopbackRelay } from '@backchannel/relay/testing';
 import { Station, systemClock, type Clock, type StationKeys, type StationOptions } from '@backchannel/station';
 
 export interface WorldParty {
@@ -21,19 +21,9 @@ export interface WorldParty {
   storageKey: Uint8Array;
 }
 
-export interface WorldRelay {
-  id: string;
-  /** Where the relay itself listens. */
-  port: number;
-  /** The card's URL: the proxy's. */
-  url: string;
-  card: RelayCardJson;
-  logKey: Ed25519Key;
-  origin: string;
+/** A relay whose card's URL is its proxy's; `port` is where the relay itself listens. */
+export interface WorldRelay extends LoopbackRelay {
   proxy: FaultProxy;
-  running: RunningRelay | undefined;
-  start(): Promise<void>;
-  stop(): Promise<void>;
 }
 
 export interface World {
@@ -75,21 +65,6 @@ export class OffsetClock implements Clock {
   }
 }
 
-/** A port free right now on loopback (a card must name its URL before anything listens). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
-
 export async function makeWorldParty(id: string, name: string, now: number): Promise<WorldParty> {
   const keys = await createParty({
     id,
@@ -113,46 +88,10 @@ export function keysOf(p: WorldParty): StationKeys {
 }
 
 async function worldRelay(id: string, dir: string, parties: readonly WorldParty[], limits: Partial<RelayLimits> | undefined): Promise<WorldRelay> {
-  // The relay logs to stdout at info by default; the suite keeps quiet.
-  process.env.BACKCHANNEL_LOG_LEVEL ??= 'silent';
-  const [port, publicPort] = [await freePort(), await freePort()];
-  const url = `http://127.0.0.1:${publicPort}`;
-  const logKey = Ed25519Key.generate();
-  const origin = deriveOrigin(url, id);
-  const card = makeRelayCard({ id, name: `Relay ${id}`, url, origin, logKey });
-  const proxy = await FaultProxy.start({ target: `http://127.0.0.1:${port}`, port: publicPort, rogue: { logKey, origin } });
-  const r: WorldRelay = {
-    id,
-    port,
-    url,
-    card,
-    logKey,
-    origin,
-    proxy,
-    running: undefined,
-    async start() {
-      if (r.running !== undefined) return;
-      r.running = await startRelay({
-        id,
-        name: `Relay ${id}`,
-        url,
-        origin,
-        logKey,
-        card,
-        db: `sqlite:${join(dir, `${id}.db`)}`,
-        listen: { host: '127.0.0.1', port },
-        mandate: parties.map((p) => ({ card: parsePartyCard(p.card) })),
-        ...(limits === undefined ? {} : { limits }),
-      });
-    },
-    async stop() {
-      const running = r.running;
-      r.running = undefined;
-      await running?.close();
-    },
-  };
-  await r.start();
-  return r;
+  const publicPort = await freePort();
+  const relay = await startLoopbackRelay({ id, dir, parties: parties.map((p) => p.card), publicPort, ...(limits === undefined ? {} : { limits }) });
+  const proxy = await FaultProxy.start({ target: `http://127.0.0.1:${relay.port}`, port: publicPort, rogue: { logKey: relay.logKey, origin: relay.origin } });
+  return Object.assign(relay, { proxy });
 }
 
 export async function startWorld(opts: WorldOptions = {}): Promise<World> {

@@ -32,7 +32,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { post } from '../../relay/test/helpers/spawn-relay.js';
 import { makeWorld, seal, signedRequest, submitBody, token, type World } from '../../relay/test/helpers/world.js';
 import { CheckpointLedger, crashRelay, type CrashRelay } from '../src/crash/crash-relay.js';
-import { loopExt4Available, mountLoopExt4, mountTmpfs, mountingAvailable, type LoopExt4, type SmallTmpfs } from '../src/disk/small-disks.js';
+import { loopExt4Available, mountLoopExt4, mountTmpfs, mountingAvailable } from '../src/disk/small-disks.js';
 
 const MOUNT = mountingAvailable();
 const LOOP = MOUNT.ok ? loopExt4Available() : MOUNT;
@@ -127,26 +127,39 @@ async function submitMany(w: World, relay: CrashRelay, ledger: CheckpointLedger,
   }
 }
 
-describe.skipIf(!MOUNT.ok)('the relay on a full disk (a tmpfs filled by another file)', () => {
-  let w: World;
-  let disk: SmallTmpfs;
-  let relay: CrashRelay;
-  let dbPath: string;
+interface RelayOnDisk<D> {
+  w: World;
+  disk: D;
+  relay: CrashRelay;
+  dbPath: string;
+}
 
+/**
+ * The suite's setup: before all, a world, the disk `mount` makes, and relay `ch` as a process
+ * on a database in it with both parties in its mandate; after all, the relay stopped and the
+ * disk released. The returned object is filled in by the beforeAll hook.
+ */
+function relayOnDisk<D extends { dir: string; release(): void }>(mount: () => D): RelayOnDisk<D> {
+  const s = {} as RelayOnDisk<D>;
   beforeAll(async () => {
-    w = await makeWorld();
-    disk = mountTmpfs(24 * 1024 * 1024);
-    dbPath = join(disk.dir, 'relay.db');
-    relay = await crashRelay('ch', `sqlite:${dbPath}`, [w.us, w.ir].map((p) => ({ card: partyCardJson(p.keys.bundle) })));
-    await relay.start();
+    s.w = await makeWorld();
+    s.disk = mount();
+    s.dbPath = join(s.disk.dir, 'relay.db');
+    s.relay = await crashRelay('ch', `sqlite:${s.dbPath}`, [s.w.us, s.w.ir].map((p) => ({ card: partyCardJson(p.keys.bundle) })));
+    await s.relay.start();
   }, 60_000);
-
   afterAll(async () => {
-    await relay.stop();
-    disk.release();
+    await s.relay.stop();
+    s.disk.release();
   }, 30_000);
+  return s;
+}
+
+describe.skipIf(!MOUNT.ok)('the relay on a full disk (a tmpfs filled by another file)', () => {
+  const setup = relayOnDisk(() => mountTmpfs(24 * 1024 * 1024));
 
   it('refuses submissions with 507 storage_full, keeps reading, corrupts nothing, and resumes when space returns', { timeout: 240_000 }, async () => {
+    const { w, disk, relay, dbPath } = setup;
     const ledger = new CheckpointLedger(relay.vkey);
     const receipted: Receipted[] = [];
     await submitMany(w, relay, ledger, 40, receipted);
@@ -202,25 +215,10 @@ describe.skipIf(!MOUNT.ok)('the relay on a full disk (a tmpfs filled by another 
 });
 
 describe.skipIf(!LOOP.ok)('the relay on a disk turned read-only (ext4, errors=remount-ro)', () => {
-  let w: World;
-  let disk: LoopExt4;
-  let relay: CrashRelay;
-  let dbPath: string;
-
-  beforeAll(async () => {
-    w = await makeWorld();
-    disk = mountLoopExt4(64 * 1024 * 1024);
-    dbPath = join(disk.dir, 'relay.db');
-    relay = await crashRelay('ch', `sqlite:${dbPath}`, [w.us, w.ir].map((p) => ({ card: partyCardJson(p.keys.bundle) })));
-    await relay.start();
-  }, 60_000);
-
-  afterAll(async () => {
-    await relay.stop();
-    disk.release();
-  }, 30_000);
+  const setup = relayOnDisk(() => mountLoopExt4(64 * 1024 * 1024));
 
   it('refuses submissions with 503 storage_unavailable, keeps reading, and serves again after the repair', { timeout: 240_000 }, async () => {
+    const { w, disk, relay, dbPath } = setup;
     const ledger = new CheckpointLedger(relay.vkey);
     const receipted: Receipted[] = [];
     await submitMany(w, relay, ledger, 40, receipted);
@@ -255,6 +253,7 @@ describe.skipIf(!LOOP.ok)('the relay on a disk turned read-only (ext4, errors=re
   });
 
   it('refuses to start on a read-only database with a typed error, not a crash', { timeout: 60_000 }, async () => {
+    const { disk, relay } = setup;
     await relay.stop();
     disk.breakToReadOnly();
     await expect(initRelayDatabase(`sqlite:${join(disk.dir, 'other.db')}`)).rejects.toMatchObject({ code: 'storage_unavailable' });

@@ -12,6 +12,7 @@ import { describeFailure, isStationError } from './errors.js';
 import { invalidCopyEvidence, receiptEvidence } from './evidence.js';
 import type { PendingAck } from './receive-copy.js';
 import type { AckRecord } from './relay-wire.js';
+import type { CopyRecord, SeenCheckpoint } from './store/types.js';
 
 const BATCH = 500;
 
@@ -31,13 +32,18 @@ async function acknowledgeBatch(desk: Desk, ch: Channel, batch: readonly Pending
   const relay = ch.entry.id;
   const now = desk.clock.now();
   const signed: Uint8Array[] = [];
-  for (const p of batch) {
-    const ack = signCopyAck(desk.keys.station.key, { origin: ch.card.origin, party: desk.party, from: p.from, id: fromHex(p.id), digest: p.digest, time: now });
-    signed.push(ack);
-    const copy = await desk.store.getCopy(p.from, p.id, relay, p.digest);
-    if (copy !== undefined) await desk.store.saveCopy({ ...copy, copyAck: ack });
-  }
+  // Every acknowledgement is stored before the relay sees it, in one commit for the batch.
+  await desk.store.transaction(async (tx) => {
+    for (const p of batch) {
+      const ack = signCopyAck(desk.keys.station.key, { origin: ch.card.origin, party: desk.party, from: p.from, id: fromHex(p.id), digest: p.digest, time: now });
+      signed.push(ack);
+      const copy = await tx.getCopy(p.from, p.id, relay, p.digest);
+      if (copy !== undefined) await tx.saveCopy({ ...copy, copyAck: ack });
+    }
+  });
   const records = new Map<string, { record: DeliveryRecord; receipt: string | undefined }>();
+  const checkpoints: SeenCheckpoint[] = [];
+  const badRecords: { a: AckRecord; f: { code: string; message: string }; what: string }[] = [];
   let error: unknown;
   try {
     let answer: AckRecord[];
@@ -55,7 +61,6 @@ async function acknowledgeBatch(desk: Desk, ch: Channel, batch: readonly Pending
       }
       answer = [];
     }
-    await desk.noteContact(relay);
     for (const a of answer) {
       // The relay's signature on the record is what binds it to the bytes it handed over; the
       // receipt proves it also logged the record. Keep a signed record even when its receipt
@@ -65,31 +70,43 @@ async function acknowledgeBatch(desk: Desk, ch: Channel, batch: readonly Pending
         d = openDeliveryRecord(a.record, ch.card.vkey.publicKey);
         if (d.origin !== ch.card.origin) throw new Error(`delivery record is for log ${d.origin}, not ${ch.card.origin}`);
       } catch (e) {
-        await raiseBadRecord(desk, relay, a, describeFailure(e), 'a delivery record that does not verify');
+        badRecords.push({ a, f: describeFailure(e), what: 'a delivery record that does not verify' });
         continue;
       }
       let receipt: string | undefined = a.receipt;
       try {
         const v = verifyReceipt(a.receipt, ch.card.vkey, { type: 'delivery', digest: d.digest, ref: d.hash });
-        await desk.store.saveCheckpoint({ relay, size: v.checkpoint.size, rootHash: v.checkpoint.rootHash, note: v.checkpointNote, seenAt: now, consistent: false });
+        checkpoints.push({ relay, size: v.checkpoint.size, rootHash: v.checkpoint.rootHash, note: v.checkpointNote, seenAt: now, consistent: false });
       } catch (e) {
         receipt = undefined;
-        await raiseBadRecord(desk, relay, a, describeFailure(e), 'a signed delivery record whose log receipt does not verify');
+        badRecords.push({ a, f: describeFailure(e), what: 'a signed delivery record whose log receipt does not verify' });
       }
       records.set(key(d.from, toHex(d.id), d.digest), { record: d, receipt });
     }
   } catch (e) {
     error = e;
-    await desk.noteContact(relay, e);
   }
+  // What the relay answered, in one commit: its health, the checkpoints of the records'
+  // receipts, and each copy's delivery record. Alerts are raised after it, in the same order.
   let acknowledged = 0;
+  const copies = new Map<PendingAck, CopyRecord | undefined>();
+  await desk.store.transaction(async (tx) => {
+    await desk.noteContact(relay, error, tx);
+    for (const cp of checkpoints) await tx.saveCheckpoint(cp);
+    for (const p of batch) {
+      const r = records.get(key(p.from, p.id, p.digest));
+      const copy = await tx.getCopy(p.from, p.id, relay, p.digest);
+      copies.set(p, copy);
+      if (r !== undefined && copy !== undefined && equalBytes(r.record.desk, desk.keys.station.key.publicKey)) {
+        await tx.saveCopy({ ...copy, deliveryRecord: r.record.bytes, deliveryReceipt: r.receipt, ackedAt: now });
+        acknowledged++;
+      }
+    }
+  });
+  for (const b of badRecords) await raiseBadRecord(desk, relay, b.a, b.f, b.what);
   for (const p of batch) {
     const r = records.get(key(p.from, p.id, p.digest));
-    const copy = await desk.store.getCopy(p.from, p.id, relay, p.digest);
-    if (r !== undefined && copy !== undefined && equalBytes(r.record.desk, desk.keys.station.key.publicKey)) {
-      await desk.store.saveCopy({ ...copy, deliveryRecord: r.record.bytes, deliveryReceipt: r.receipt, ackedAt: now });
-      acknowledged++;
-    }
+    const copy = copies.get(p);
     if (p.invalid !== undefined && copy !== undefined) {
       await desk.raise({
         kind: 'invalid_copy',

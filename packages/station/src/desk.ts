@@ -83,14 +83,17 @@ export class Desk {
     return c;
   }
 
-  /** Records the outcome of talking to a relay, for `channels()`. Never throws. */
-  async noteContact(relay: string, error?: unknown): Promise<void> {
+  /**
+   * Records the outcome of talking to a relay, for `channels()`. Never throws. Inside a
+   * transaction, pass its store (`tx`): the record then joins that commit.
+   */
+  async noteContact(relay: string, error?: unknown, tx: StationStore = this.store): Promise<void> {
     const now = this.clock.now();
     try {
-      if (error === undefined) await this.store.updateRelayHealth(relay, { lastContact: now, lastError: undefined });
+      if (error === undefined) await tx.updateRelayHealth(relay, { lastContact: now, lastError: undefined });
       else {
         const f = describeFailure(error);
-        await this.store.updateRelayHealth(relay, { lastError: { code: f.code, message: f.message, at: now } });
+        await tx.updateRelayHealth(relay, { lastError: { code: f.code, message: f.message, at: now } });
       }
     } catch {
       // Health is advisory; a failure to record it must not mask the outcome being recorded.

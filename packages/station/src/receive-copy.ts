@@ -39,7 +39,7 @@ import { privateKeyFor } from './keys.js';
 import { decideMerge, type MergeOutcome } from './merge.js';
 import type { FetchItem } from './relay-wire.js';
 import type { StationStore } from './store/store.js';
-import type { CopyRecord, IncomingNote, PinnedParty } from './store/types.js';
+import type { CopyRecord, IncomingNote, PinnedParty, SeenCheckpoint } from './store/types.js';
 import { offerBundle } from './trust.js';
 
 export interface ReceivedEntry {
@@ -51,6 +51,14 @@ export interface ReceivedEntry {
   outcome: MergeOutcome['kind'] | 'replay' | 'unverifiable' | 'unparseable' | 'other_desk';
   valid: boolean;
   code: string | undefined;
+}
+
+/** What receiving one copy did, and what is left for the caller. */
+export interface ReceivedCopy {
+  entry: ReceivedEntry;
+  ack: PendingAck | undefined;
+  /** Checks of the checkpoint gossip the note carried (gossip.ts); the caller runs it after reporting the copy. */
+  after?: () => Promise<void>;
 }
 
 /** A copy to acknowledge to the relay, and what to raise once its delivery record is in. */
@@ -78,7 +86,7 @@ const SENDER_SIDE: ReadonlyMap<string, 'signer_revoked' | 'signer_invalid'> = ne
  *   out again under the same sequence number (its last answer may have been lost), which is not
  *   a replay; anything at or below the cursor, or under a new number, is.
  */
-export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, confirmed: number): Promise<{ entry: ReceivedEntry; ack: PendingAck | undefined }> {
+export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, confirmed: number): Promise<ReceivedCopy> {
   const relay = ch.entry.id;
   const now = desk.clock.now();
   const digest = sha256(item.envelope);
@@ -115,6 +123,7 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
   let logIndex: number | undefined;
   let judgedAt: number | undefined;
   let opening = false;
+  let checkpoint: SeenCheckpoint | undefined;
   try {
     if (env.header.to !== desk.party && env.header.from !== desk.party) throw new BackchannelError('not_for_us', `relay ${relay} delivered a note between ${from} and ${env.header.to}`);
     const sender = await desk.store.getParty(from);
@@ -123,7 +132,8 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
     checkSubmissionToken(token, { origin: ch.card.origin, digest, party: from, station: env.header.station });
     const v = verifyReceipt(item.receipt, ch.card.vkey, { type: 'submit', digest, ref: token.hash });
     logIndex = v.index;
-    await desk.store.saveCheckpoint({ relay, size: v.checkpoint.size, rootHash: v.checkpoint.rootHash, note: v.checkpointNote, seenAt: now, consistent: false });
+    // Stored with the copy below (one commit), whatever the opening says: the receipt verified.
+    checkpoint = { relay, size: v.checkpoint.size, rootHash: v.checkpoint.rootHash, note: v.checkpointNote, seenAt: now, consistent: false };
     // Judged at its verified log inclusion (DESIGN.md: revocations), not at our clock.
     judgedAt = v.opening.time;
     opening = true;
@@ -134,6 +144,7 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
   }
 
   if (!valid && error !== undefined && OURS.has(error.code)) {
+    if (checkpoint !== undefined) await desk.store.saveCheckpoint(checkpoint);
     return { entry: { ...base, from, id, outcome: 'unverifiable', valid: false, code: error.code }, ack: undefined };
   }
 
@@ -161,6 +172,7 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
   };
 
   const outcome = await desk.store.transaction(async (tx) => {
+    if (checkpoint !== undefined) await tx.saveCheckpoint(checkpoint);
     const note = await tx.getIncoming(from, id);
     const own = from === desk.party && note === undefined ? await tx.getOutgoing(id) : undefined;
     const delivered = note?.digest ?? own?.digest;
@@ -201,10 +213,15 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
     if (offered !== undefined && offered.bundle.party === from) await offerBundle(desk, offered, relay).catch(() => undefined);
   }
   const gossip = opened !== undefined && 'gossip' in opened.content ? opened.content.gossip : undefined;
-  if (gossip !== undefined && outcome.o.kind === 'deliver') {
-    // Gossip is advisory: a malformed payload is dropped item by item, never fails the note.
-    await receiveGossip(desk, from, decodeGossip(gossip)).catch(() => undefined);
-  }
+  // Gossip is advisory: a malformed payload is dropped item by item, never fails the note. Its
+  // check may ask the relay for a consistency proof, so it is the caller's to run once the copy
+  // is reported (`after`), not a round trip in the way of every delivered note.
+  const after =
+    gossip !== undefined && outcome.o.kind === 'deliver'
+      ? async (): Promise<void> => {
+          await receiveGossip(desk, from, decodeGossip(gossip)).catch(() => undefined);
+        }
+      : undefined;
   if (senderFault !== undefined && error !== undefined) {
     const sender = await desk.store.getParty(from);
     if (sender !== undefined) {
@@ -226,6 +243,7 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
   return {
     entry: { ...base, from, id, kind: opened?.content.kind, outcome: outcome.o.kind, valid, code: error?.code },
     ack: { from, id, digest, invalid },
+    ...(after === undefined ? {} : { after }),
   };
 }
 

@@ -22,7 +22,7 @@ import {
 import type { Desk } from './desk.js';
 import { StationError } from './errors.js';
 import { objectiveMs, planChannels } from './policy.js';
-import { Submission } from './submission.js';
+import { newChannel, Submission } from './submission.js';
 import { encodeGossip, gossipOut } from './gossip.js';
 import type { NoteRefHex, OutgoingNote } from './store/types.js';
 
@@ -136,8 +136,11 @@ export async function sealAndStore(desk: Desk, d: OutgoingDraft): Promise<{ note
     closedAt: undefined,
     lateFailoverAt: undefined,
   };
+  // One commit before the first submission: the sealed bytes, their thread, and the chosen
+  // channels as started (submitToRelay then finds them and writes nothing more before submitting).
   await desk.store.transaction(async (tx) => {
     await tx.insertOutgoing(note);
+    for (const relay of plan.chosen) await tx.saveChannel(newChannel(note.id, relay, 'chosen', undefined, created));
     if (content.kind === 'note' && note.thread !== undefined) {
       const t = await tx.getThread(note.thread);
       await tx.saveThread(t === undefined ? { id: note.thread, party: d.to, subject: content.subject, startedAt: created, lastAt: created } : { ...t, lastAt: created });
@@ -155,6 +158,11 @@ export async function dispatch(desk: Desk, note: OutgoingNote, chosen: readonly 
 }
 
 export async function send(desk: Desk, req: SendRequest): Promise<SendResult> {
+  return (await sendNote(desk, req)).result;
+}
+
+/** `send`, also handing back the stored note (the station arms its deadline timers from it). */
+export async function sendNote(desk: Desk, req: SendRequest): Promise<{ result: SendResult; note: OutgoingNote }> {
   const precedence = parsePrecedence(req.precedence);
   const category = req.category ?? 'political';
   if (!(CATEGORIES as readonly string[]).includes(category)) throw new BackchannelError('schema_invalid', `category must be one of ${CATEGORIES.join(', ')}`);
@@ -184,7 +192,7 @@ export async function send(desk: Desk, req: SendRequest): Promise<SendResult> {
     },
   });
   const s = await dispatch(desk, note, chosen);
-  return resultOf(note, s);
+  return { result: resultOf(note, s), note };
 }
 
 function resultOf(note: OutgoingNote, s: Submission): SendResult {

@@ -27,7 +27,7 @@ import { connectHttp, Desk, type ConnectRelay } from './desk.js';
 import { describeFailure, StationError } from './errors.js';
 import { loadDeskKeys, type StationKeys } from './keys.js';
 import { makePolicy, type Policy, type PrecedenceRule } from './policy.js';
-import { dispatch, findNote, sealAndStore, send, type SendRequest, type SendResult } from './send.js';
+import { dispatch, findNote, sealAndStore, sendNote, type SendRequest, type SendResult } from './send.js';
 import { openSqliteStore } from './store/sqlite-store.js';
 import type { StationStore } from './store/store.js';
 import type { Alert, AlertKind, OutgoingNote } from './store/types.js';
@@ -253,9 +253,10 @@ export class Station {
    * receipt), and the half-deadline failover runs on the clock's timers.
    */
   async send(req: SendRequest): Promise<SendResult> {
-    const r = await send(this.#desk, req);
-    await this.#armById(r.id);
-    return r;
+    const { result, note } = await sendNote(this.#desk, req);
+    // The note as stored (send wrote it before submitting): no need to read it back.
+    this.#arm(note);
+    return result;
   }
 
   /** Sends the hotline's test message to a party through every channel (or `via`), so each side knows every channel carries notes. */
@@ -492,11 +493,6 @@ export class Station {
         await this.#desk.noteContact(id, e);
       }
     }
-  }
-
-  async #armById(id: string): Promise<void> {
-    const n = await this.#store.getOutgoing(id);
-    if (n !== undefined) this.#arm(n);
   }
 
   #arm(n: OutgoingNote): void {

@@ -152,24 +152,9 @@ export async function submitToRelay(desk: Desk, note: OutgoingNote, relay: strin
   const store = desk.store;
   const existing = await store.getChannel(note.id, relay);
   if (existing?.receipt !== undefined) return existing;
-  const channel: OutgoingChannel = existing ?? {
-    noteId: note.id,
-    relay,
-    role,
-    reason,
-    startedAt: desk.clock.now(),
-    token: undefined,
-    submittedAt: undefined,
-    receipt: undefined,
-    logIndex: undefined,
-    error: undefined,
-    deliveredAt: undefined,
-    deliveryRecord: undefined,
-    deliveryReceipt: undefined,
-    ackedAt: undefined,
-    recipientArrivalAt: undefined,
-    readAt: undefined,
-  };
+  // A chosen channel's row is written with the note (send.ts: one commit before the first
+  // submission); a failover's is written here, before its submission.
+  const channel: OutgoingChannel = existing ?? newChannel(note.id, relay, role, reason, desk.clock.now());
   if (existing === undefined) await store.saveChannel(channel);
   let token: Uint8Array | undefined;
   let receipt: string | undefined;
@@ -181,15 +166,21 @@ export async function submitToRelay(desk: Desk, note: OutgoingNote, relay: strin
     // A duplicate's receipt is the original submission's: its leaf commits to the first token.
     const v = verifyReceipt(answer.receipt, ch.card.vkey, { type: 'submit', digest: note.digest, ...(answer.duplicate ? {} : { ref: sha256(token) }) });
     if (v.index !== answer.index) throw new StationError('relay_response_invalid', `relay ${relay} answered index ${answer.index} with a receipt for index ${v.index}`);
-    const done: OutgoingChannel = { ...channel, token, submittedAt: desk.clock.now(), receipt: answer.receipt, logIndex: v.index, error: undefined };
-    await store.saveChannel(done);
-    await store.saveCheckpoint({ relay, size: v.checkpoint.size, rootHash: v.checkpoint.rootHash, note: v.checkpointNote, seenAt: desk.clock.now(), consistent: false });
-    await desk.noteContact(relay);
+    const now = desk.clock.now();
+    const done: OutgoingChannel = { ...channel, token, submittedAt: now, receipt: answer.receipt, logIndex: v.index, error: undefined };
+    // The verified receipt, its checkpoint and the relay's health in one commit (one fsync, not three).
+    await store.transaction(async (tx) => {
+      await tx.saveChannel(done);
+      await tx.saveCheckpoint({ relay, size: v.checkpoint.size, rootHash: v.checkpoint.rootHash, note: v.checkpointNote, seenAt: now, consistent: false });
+      await desk.noteContact(relay, undefined, tx);
+    });
     return done;
   } catch (e) {
     const f = describeFailure(e);
-    await store.saveChannel({ ...channel, token, error: { ...f, at: desk.clock.now() } });
-    await desk.noteContact(relay, e);
+    await store.transaction(async (tx) => {
+      await tx.saveChannel({ ...channel, token, error: { ...f, at: desk.clock.now() } });
+      await desk.noteContact(relay, e, tx);
+    });
     if (receipt !== undefined && isBackchannelError(e)) {
       // The relay answered 200 with a receipt that does not prove what it claims.
       await desk.raise({
@@ -204,4 +195,26 @@ export async function submitToRelay(desk: Desk, note: OutgoingNote, relay: strin
     }
     throw e;
   }
+}
+
+/** A channel's state before its first submission. */
+export function newChannel(noteId: string, relay: string, role: ChannelRole, reason: string | undefined, startedAt: number): OutgoingChannel {
+  return {
+    noteId,
+    relay,
+    role,
+    reason,
+    startedAt,
+    token: undefined,
+    submittedAt: undefined,
+    receipt: undefined,
+    logIndex: undefined,
+    error: undefined,
+    deliveredAt: undefined,
+    deliveryRecord: undefined,
+    deliveryReceipt: undefined,
+    ackedAt: undefined,
+    recipientArrivalAt: undefined,
+    readAt: undefined,
+  };
 }

@@ -127,7 +127,11 @@ async function pullCopies(desk: Desk, ch: Channel, received: ReceivedEntry[], on
     const pending: PendingAck[] = [];
     for (const item of p.items) {
       const confirmed = after;
-      const r = await desk.mergeLock.run(() => receiveCopy(desk, ch, item, confirmed));
+      const r = await desk.mergeLock.run(async () => {
+        const c = await receiveCopy(desk, ch, item, confirmed);
+        await c.after?.();
+        return c;
+      });
       received.push(r.entry);
       if (r.ack !== undefined) pending.push(r.ack);
       fetched++;

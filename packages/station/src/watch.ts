@@ -128,9 +128,13 @@ export class Watch {
       // ordinary race a false `replay` alert. A new number for an acknowledged copy still is one.
       const r = await this.#desk.mergeLock.run(() => receiveCopy(this.#desk, ch, item, PUSHED));
       this.#emit({ type: 'received', entry: r.entry });
+      // Acknowledging records the contact (or the failure) with the relay's answer; a copy not
+      // to acknowledge records it here.
       if (r.ack !== undefined) await acknowledgeCopies(this.#desk, ch, [r.ack]);
-      await this.#desk.noteContact(ch.entry.id);
+      else await this.#desk.noteContact(ch.entry.id);
       this.#scheduleAcks();
+      // The gossip the note carried, checked once the copy is merged, reported and acknowledged.
+      await r.after?.();
     } catch (e) {
       this.#fail(ch.entry.id, e);
     }

@@ -16,7 +16,8 @@ import { openStore } from '../../src/store/open-store.js';
 import { MARKER_PREFIX, marker } from '../helpers/world.js';
 import { sqliteDb } from '../helpers/databases.js';
 import { contentLeaks, encodedRuns } from './no-content.js';
-import { freePort, stationWorld, type StationWorld } from './station-world.js';
+import { freePort } from '../../testing/index.js';
+import { stationWorld, type StationWorld } from './station-world.js';
 
 describe('the admin listener on loopback, with real stations', () => {
   let w: StationWorld;

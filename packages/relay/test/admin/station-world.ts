@@ -4,14 +4,13 @@
  * shows in the real-socket admin test and the console's browser test.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Ed25519Key, createParty, deriveOrigin, makeRelayCard, parsePartyCard, partyCardJson, type NewParty, type RelayCardJson } from '@backchannel/core';
+import { createParty, partyCardJson, type Ed25519Key, type NewParty, type RelayCardJson } from '@backchannel/core';
 import { Station, systemClock, type StationKeys } from '@backchannel/station';
-import { startRelay } from '../../src/start-relay.js';
 import type { RunningRelay } from '../../src/options.js';
+import { startLoopbackRelay } from '../../testing/index.js';
 
 export interface StationWorld {
   relay: RunningRelay;
@@ -25,20 +24,6 @@ export interface StationWorld {
   ir: Station;
   parties: { us: NewParty; ir: NewParty };
   close(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
 }
 
 function keysOf(p: NewParty): StationKeys {
@@ -55,30 +40,20 @@ function keysOf(p: NewParty): StationKeys {
 /** `clock`: the time the relay and both stations read (the screenshot tool plays a day in seconds). */
 export async function stationWorld(options: { adminToken?: string; clock?: () => number } = {}): Promise<StationWorld> {
   const clock = options.clock ?? Date.now;
-  process.env.BACKCHANNEL_LOG_LEVEL ??= 'silent';
   const dir = mkdtempSync(join(tmpdir(), 'bc-admin-'));
   const now = clock() - 60_000;
   const us = await createParty({ id: 'us', name: 'United States', now });
   const ir = await createParty({ id: 'ir', name: 'Islamic Republic of Iran', now });
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const logKey = Ed25519Key.generate();
-  const origin = deriveOrigin(url, 'ch');
-  const card = makeRelayCard({ id: 'ch', name: 'Swiss protecting power', url, origin, logKey });
-  const db = `sqlite:${join(dir, 'ch.db')}`;
-  const relay = await startRelay({
+  const ch = await startLoopbackRelay({
     id: 'ch',
     name: 'Swiss protecting power',
-    url,
-    origin,
-    logKey,
-    card,
-    db,
-    listen: { host: '127.0.0.1', port },
+    dir,
+    parties: [partyCardJson(us.bundle), partyCardJson(ir.bundle)],
     clock,
-    mandate: [{ card: parsePartyCard(partyCardJson(us.bundle)) }, { card: parsePartyCard(partyCardJson(ir.bundle)) }],
     adminListen: { host: '127.0.0.1', port: 0, ...(options.adminToken === undefined ? {} : { token: options.adminToken }) },
   });
+  const { card, db, logKey, origin } = ch;
+  const relay = ch.running!;
   const stations: Station[] = [];
   try {
     const open = async (p: NewParty, file: string): Promise<Station> => {

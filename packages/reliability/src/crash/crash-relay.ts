@@ -4,9 +4,9 @@
  * stations pinned names its URL, and on one database that outlives every process.
  */
 import { Ed25519Key, deriveOrigin, fromBase64, makeRelayCard, openCheckpoint, parseVkey, toHex, verifyConsistency, type Checkpoint, type RelayCardJson, type Vkey } from '@backchannel/core';
+import { freePort } from '@backchannel/relay/testing';
 import type { RelayProcessOptions } from '../../../relay/test/fixtures/relay-process.js';
 import { spawnRelay, type RelayProcess } from '../../../relay/test/helpers/spawn-relay.js';
-import { freePort } from '../../../station/test/fixtures/real-relays.js';
 
 export interface CrashRelay {
   id: string;

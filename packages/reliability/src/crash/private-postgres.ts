@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../../../station/test/fixtures/real-relays.js';
+import { freePort } from '@backchannel/relay/testing';
 
 const PG_ROOT = '/usr/lib/postgresql';
 

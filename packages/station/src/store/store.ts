@@ -87,7 +87,8 @@ export interface StationStore {
   saveCheckpoint(c: SeenCheckpoint): Promise<void>;
   /** The largest checkpoint held for a relay. */
   latestCheckpoint(relay: string): Promise<SeenCheckpoint | undefined>;
-  listCheckpoints(relay: string): Promise<SeenCheckpoint[]>;
+  /** Every checkpoint held for a relay (or those of one tree size), smallest first. */
+  listCheckpoints(relay: string, f?: { size?: number }): Promise<SeenCheckpoint[]>;
 
   close(): Promise<void>;
 }
