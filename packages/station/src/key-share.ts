@@ -46,7 +46,7 @@ import { b64, copyEvidence } from './evidence.js';
 import type { DeskKeys, DeskSigner } from './keys.js';
 import { dispatch, sealAndStore } from './send.js';
 import type { FetchItem } from './relay-wire.js';
-import type { CopyRecord } from './store/types.js';
+import { firstCopy } from './copy-record.js';
 import type { PendingAck, ReceivedEntry } from './receive-copy.js';
 
 /** The party's private keys a root-holding desk hands to its other desks. */
@@ -155,25 +155,7 @@ export async function receiveKeyShare(
   const ack: PendingAck = { from, id, digest, invalid: undefined };
   if (!env.slots.some((s) => desk.keys.decryption.has(toHex(s.kid)))) return { entry: entry('other_desk', true), ack };
 
-  const copy: CopyRecord = {
-    from,
-    id,
-    relay,
-    digest,
-    receivedAt: now,
-    seq: item.seq,
-    token: item.token,
-    receipt: item.receipt,
-    logIndex: undefined,
-    valid: true,
-    errorCode: undefined,
-    envelope: undefined,
-    copyAck: undefined,
-    deliveryRecord: undefined,
-    deliveryReceipt: undefined,
-    ackedAt: undefined,
-    redeliveries: 0,
-  };
+  const copy = firstCopy({ from, id, relay, digest, receivedAt: now }, item, { logIndex: undefined, valid: true, errorCode: undefined });
   let opened: OpenedEnvelope;
   try {
     const token = openSubmissionToken(item.token);

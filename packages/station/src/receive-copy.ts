@@ -31,6 +31,7 @@ import {
   type InspectedEnvelope,
   type OpenedEnvelope,
 } from '@backchannel/core';
+import { firstCopy } from './copy-record.js';
 import type { Channel, Desk } from './desk.js';
 import { receiveKeyShare } from './key-share.js';
 import { describeFailure, StationError } from './errors.js';
@@ -151,25 +152,7 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
   // The token and receipt held: a failure of the sender's own keys is the sender's, not the relay's.
   const senderFault = !valid && error !== undefined && opening ? SENDER_SIDE.get(error.code) : undefined;
 
-  const copy: CopyRecord = {
-    from,
-    id,
-    relay,
-    digest,
-    receivedAt: now,
-    seq: item.seq,
-    token: item.token,
-    receipt: item.receipt,
-    logIndex,
-    valid,
-    errorCode: error?.code,
-    envelope: undefined,
-    copyAck: undefined,
-    deliveryRecord: undefined,
-    deliveryReceipt: undefined,
-    ackedAt: undefined,
-    redeliveries: 0,
-  };
+  const copy = firstCopy({ from, id, relay, digest, receivedAt: now }, item, { logIndex, valid, errorCode: error?.code });
 
   const outcome = await desk.store.transaction(async (tx) => {
     if (checkpoint !== undefined) await tx.saveCheckpoint(checkpoint);
