@@ -148,6 +148,9 @@ describe('an existing party home', () => {
     const s = await runInProcess(['serve', '--home', home, '--db', 'sqlite:x.db'], PASSPHRASES);
     expect(s.code).toBe(2);
     expect(s.stderr).toMatch(/^backchannel: --db, --tls-cert and --tls-key are for a relay home/);
+    const v = await runInProcess(['serve', '--home', home, '--verify-envelope-signature'], PASSPHRASES);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toMatch(/^backchannel: --verify-envelope-signature is for a relay home/);
     expect(await readdir(home)).toEqual(before);
   });
 });

@@ -94,6 +94,15 @@ export interface RelayOptions {
   logger?: Logger;
   limits?: Partial<RelayLimits>;
   /**
+   * Also verify the station signature of every submitted envelope, not only its submission
+   * token (default false; docs/relay-api.md, "POST /v1/submit"). The token is the same
+   * station's signature over the envelope's digest, so it already binds the station to these
+   * exact bytes and a recipient blames a bad envelope signature on the sender, not the relay;
+   * the second check only refuses a faulty station's envelope earlier, at a second Ed25519
+   * verification per submission.
+   */
+  verifyEnvelopeSignature?: boolean;
+  /**
    * Also act as a C2SP tlog-witness for other logs (POST /witness/add-checkpoint), cosigning
    * with `key` — a key of its own, never the log key — under `name`, for the logs whose
    * vkeys (type 0x01, key name = origin) are in `logs`.

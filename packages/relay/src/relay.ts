@@ -30,6 +30,8 @@ export interface RelayDeps {
   clock: () => number;
   logger: Logger;
   limits: RelayLimits;
+  /** RelayOptions.verifyEnvelopeSignature. */
+  verifyEnvelopeSignature?: boolean;
   random?: Random;
   defaultMetrics?: boolean;
   tls?: { cert: string | Buffer; key: string | Buffer };
@@ -125,6 +127,7 @@ export async function createRelay(d: RelayDeps): Promise<Relay> {
     mandate,
     clock: d.clock,
     limits: d.limits,
+    verifyEnvelopeSignature: d.verifyEnvelopeSignature ?? false,
     metrics,
     push,
     stationLimiter: new StationRateLimiter(d.limits.stationRequestsPerWindow, d.limits.rateWindowMs, d.clock),

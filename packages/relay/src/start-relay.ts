@@ -41,6 +41,7 @@ export async function startRelay(options: RelayOptions): Promise<RunningRelay> {
       clock,
       logger,
       limits: resolveLimits(options.limits),
+      ...(options.verifyEnvelopeSignature === undefined ? {} : { verifyEnvelopeSignature: options.verifyEnvelopeSignature }),
       defaultMetrics: true,
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       ...(options.witness === undefined ? {} : { witness: options.witness }),

@@ -9,10 +9,13 @@
  * fails is kept with its bytes as evidence and still acknowledged, so the relay signs a delivery
  * record binding itself to what it handed over (DESIGN.md, "Evidence of misbehaviour").
  * Failures that are ours, not the relay's — a sender we have not pinned, a key we no longer
- * hold — leave the copy unverifiable, unacknowledged and without an alert. Failures that are the
- * sender's — a signer its own bundle revokes, an expired certificate — behind a valid token and
- * receipt are not the relay's fault either: the copy is kept and acknowledged, and the alert
- * (`signer_revoked`, `signer_invalid`) names the sending party, not the relay.
+ * hold — leave the copy unverifiable, unacknowledged and without an alert. Once the token and
+ * the receipt have verified, the bytes are the sender's own: the token is the envelope's station
+ * signing the SHA-256 of exactly these bytes, so a relay cannot have changed one. Any failure
+ * opening them after that — a broken envelope signature (relays check only the token, protocol
+ * §4.7), a signer its own bundle revokes, an expired certificate, a slot that does not open — is
+ * the sender's: the copy is kept and acknowledged, and the alert (`signer_revoked`,
+ * `signer_invalid`) names the sending party, not the relay.
  */
 import { decodeGossip, receiveGossip } from './gossip.js';
 import {
@@ -73,14 +76,12 @@ export interface PendingAck {
 // Failures that say nothing against the relay that delivered the copy.
 const OURS = new Set(['unknown_party', 'key_unknown', 'bundle_stale', 'root_mismatch', 'relay_unreachable', 'relay_timeout', 'relay_refused', 'relay_response_invalid']);
 
-// Failures of the sender's own keys. They can only surface once the token and receipt verified
-// and (for the signer certificate, which travels inside the sealed content) the station signature
-// over the ciphertext held: the relay could not have produced them by altering the bytes.
-const SENDER_SIDE: ReadonlyMap<string, 'signer_revoked' | 'signer_invalid'> = new Map([
-  ['key_revoked', 'signer_revoked'],
-  ['certificate_expired', 'signer_invalid'],
-  ['certificate_invalid', 'signer_invalid'],
-]);
+// What a failure behind a verified token and receipt says against the sender (see the top).
+// An untyped error is a fault of ours (a bug), never evidence against anyone.
+function senderSide(code: string): 'signer_revoked' | 'signer_invalid' | undefined {
+  if (code === 'internal') return undefined;
+  return code === 'key_revoked' ? 'signer_revoked' : 'signer_invalid';
+}
 
 /**
  * @param confirmed the fetch cursor this item came after: the relay may hand an unconfirmed item
@@ -149,8 +150,8 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
     return { entry: { ...base, from, id, outcome: 'unverifiable', valid: false, code: error.code }, ack: undefined };
   }
 
-  // The token and receipt held: a failure of the sender's own keys is the sender's, not the relay's.
-  const senderFault = !valid && error !== undefined && opening ? SENDER_SIDE.get(error.code) : undefined;
+  // The token and receipt held: what fails now is in the sender's own bytes, not the relay's doing.
+  const senderFault = !valid && error !== undefined && opening ? senderSide(error.code) : undefined;
 
   const copy = firstCopy({ from, id, relay, digest, receivedAt: now }, item, { logIndex, valid, errorCode: error?.code });
 
@@ -216,7 +217,7 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
         message:
           senderFault === 'signer_revoked'
             ? `party ${from} sent note ${id} signed by a key its own bundle revokes (${error.message}); relay ${relay} delivered it faithfully`
-            : `party ${from} sent note ${id} under a signer certificate that does not hold (${error.code}: ${error.message}); relay ${relay} delivered it faithfully`,
+            : `party ${from} sent note ${id} that fails its own checks (${error.code}: ${error.message}); its station signed these exact bytes (the submission token), so relay ${relay} delivered it faithfully`,
         evidence: senderFaultEvidence({ relay, envelope: item.envelope, token: item.token, receipt: item.receipt, receivedAt: now }, error, sender.bundle, judgedAt),
         dedupeKey: `${senderFault}/${from}/${id}/${toHex(digest)}`,
       });
@@ -270,7 +271,15 @@ async function openWithNewestBundle(desk: Desk, ch: Channel, bytes: Uint8Array, 
   } catch (e) {
     if (!isBackchannelError(e, 'bundle_stale')) throw e;
   }
-  const signed = openBundle(await ch.api.getBundle(sender.id));
+  // What the relay hands back here is the relay's word, not the sender's: a bundle that does not
+  // open leaves the copy unverifiable rather than counting against the sender.
+  let signed;
+  try {
+    signed = openBundle(await ch.api.getBundle(sender.id));
+  } catch (cause) {
+    if (isBackchannelError(cause) && !OURS.has(cause.code)) throw new StationError('relay_response_invalid', `relay ${ch.entry.id} answered with a bundle of ${sender.id} that does not open: ${cause.message}`, { cause });
+    throw cause;
+  }
   await offerBundle(desk, signed, ch.entry.id);
   const updated = await desk.store.getParty(sender.id);
   if (updated === undefined) throw new StationError('unknown_party', `party ${sender.id} is not pinned at this station`);

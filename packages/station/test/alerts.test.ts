@@ -98,6 +98,41 @@ describe('alerts with evidence', () => {
     expect(digests).toEqual([toHex(a.digest), toHex(b.digest)].sort());
   });
 
+  it('an envelope whose own signature fails under a valid token is the sender\'s doing, not the relay\'s', async () => {
+    w = await memoryWorld('sender-fault');
+    const { us, ir, relays } = w;
+    const env = await sealEnvelope({
+      from: 'us',
+      to: 'ir',
+      precedence: 'IMMEDIATE',
+      created: w.clock.now(),
+      content: { kind: 'note', subject: 'Broken', body: 'Signed wrong.', category: 'political', thread: w.random(16) },
+      senderBundle: us.keys.bundle,
+      recipientBundle: ir.keys.bundle,
+      suite: 'x25519',
+      station: us.keys.station.key,
+      signer: { key: us.keys.signers[0]!.key, certificate: us.keys.signers[0]!.certificate },
+      random: w.random,
+    });
+    // The station signature is the last 64 bytes: break it, then sign the broken bytes' digest
+    // in the token as a faulty (or lying) sending station would.
+    const bytes = Uint8Array.from(env.bytes);
+    bytes[bytes.length - 1]! ^= 1;
+    const digest = sha256(bytes);
+    const api = relays.ch.connect({ party: 'us', station: us.keys.station.key });
+    await api.submit(bytes, signSubmissionToken(us.keys.station.key, { origin: relays.ch.origin, party: 'us', digest, time: w.clock.now(), random: w.random }));
+    const s = await w.irDesk.sync();
+    expect(s.received.map((e) => ({ relay: e.relay, valid: e.valid, code: e.code }))).toEqual([{ relay: 'ch', valid: false, code: 'signature_invalid' }]);
+    expect(await w.irDesk.alerts({ kind: 'invalid_copy' })).toEqual([]);
+    const [alert, ...more] = await w.irDesk.alerts({ kind: 'signer_invalid' });
+    expect(more).toEqual([]);
+    expect(alert).toMatchObject({ relay: undefined, party: 'us', note: { from: 'us', id: toHex(env.header.id) } });
+    // The evidence carries the sender's own token over exactly the bytes delivered.
+    const copy = sub(alert!.evidence, 'copy');
+    expect(toHex(sha256(fromBase64(str(copy, 'envelope'))))).toBe(toHex(digest));
+    expect(str(copy, 'token').length).toBeGreaterThan(0);
+  });
+
   it('a copy redelivered after our signed acknowledgement is a replay; a duplicate is absorbed', async () => {
     w = await memoryWorld('replay');
     const sent = await w.usDesk.send({ to: 'ir', precedence: 'ROUTINE', subject: 'Consular', body: 'Passports.' });

@@ -31,6 +31,8 @@ export interface ServeInput {
   tls?: { cert: Buffer; key: Buffer };
   /** The operator console's listener (loopback unless allowNonLoopback). */
   adminListen?: Listen & { allowNonLoopback: boolean };
+  /** Verify each envelope's station signature on submission besides its token. */
+  verifyEnvelopeSignature?: boolean;
 }
 
 /** The station daemon's defaults: a heartbeat every 10 minutes, a deadline sweep every 30 s. */
@@ -77,7 +79,7 @@ export async function serveRelay(ctx: Context, home: Home<RelayHomeJson>, input:
   // Listen for signals before starting, so one that comes during start-up still closes cleanly.
   const stop = onceSignalled();
   try {
-    const running = await relay.startRelay({ id: home.json.id, name: home.json.name, url: home.json.url, origin: home.json.origin, logKey, card: card.json, db, listen, logger, ...(input.tls === undefined ? {} : { tls: input.tls }), ...(input.adminListen === undefined ? {} : { adminListen: input.adminListen }) });
+    const running = await relay.startRelay({ id: home.json.id, name: home.json.name, url: home.json.url, origin: home.json.origin, logKey, card: card.json, db, listen, logger, ...(input.tls === undefined ? {} : { tls: input.tls }), ...(input.adminListen === undefined ? {} : { adminListen: input.adminListen }), ...(input.verifyEnvelopeSignature === true ? { verifyEnvelopeSignature: true } : {}) });
     const admin = running.admin;
     const adminLine = admin === undefined ? '' : `\nOperator console at ${admin.url} — login token: ${admin.token}`;
     await ctx.out.result(`Relay ${home.json.id} is serving at ${running.url} (Ctrl-C to stop).${adminLine}`, {
@@ -138,6 +140,7 @@ export function registerServe(program: Command, ctx: Context): void {
       .option('--tls-key <file>', 'relay: the PEM private key of --tls-cert')
       .option('--admin-listen <host:port>', 'relay: also serve the operator console (metadata only) on this separate address, loopback only, e.g. 127.0.0.1:7100 (port 0: a free port); prints its login token')
       .option('--admin-allow-non-loopback', 'relay: let --admin-listen take a non-loopback address (put TLS and a firewall in front of it)')
+      .option('--verify-envelope-signature', "relay: also verify each envelope's station signature on submission, not only its submission token (refuses a faulty station's envelope at the door; a second Ed25519 check per submission)")
       .option('--heartbeat <seconds>', `station: send the heartbeat to every pinned party this often, 0 for never (default ${DEFAULT_HEARTBEAT_S})`)
       .option('--check <seconds>', `station: check deadlines this often besides the per-note timers, 0 for never (default ${DEFAULT_CHECK_S})`)
       .option('--time-scale <x>', 'station: multiply delivery objectives by x, for tests and demos (default 1)'),
@@ -149,6 +152,7 @@ export function registerServe(program: Command, ctx: Context): void {
     const tlsKey = stringOption(o, 'tlsKey');
     const adminListen = stringOption(o, 'adminListen');
     const adminAnyHost = o.adminAllowNonLoopback === true;
+    const verifyEnvelopeSignature = o.verifyEnvelopeSignature === true;
     const input: ServeInput = {
       homeDir: homeDirOf(ctx, o),
       listen: listen === undefined ? undefined : parseListen(listen),
@@ -158,6 +162,7 @@ export function registerServe(program: Command, ctx: Context): void {
     if (isPartyHome(home)) {
       if (input.db !== undefined || tlsCert !== undefined || tlsKey !== undefined) throw new CliError('usage', '--db, --tls-cert and --tls-key are for a relay home; a station keeps its store in its home');
       if (adminListen !== undefined || adminAnyHost) throw new CliError('usage', '--admin-listen is for a relay home (its operator console); a station serves its console with --listen');
+      if (verifyEnvelopeSignature) throw new CliError('usage', '--verify-envelope-signature is for a relay home');
       const heartbeat = stringOption(o, 'heartbeat');
       const check = stringOption(o, 'check');
       const scale = stringOption(o, 'timeScale');
@@ -184,6 +189,7 @@ export function registerServe(program: Command, ctx: Context): void {
     if (tlsCert !== undefined && tlsKey !== undefined) input.tls = { cert: await readTlsFile(tlsCert, '--tls-cert'), key: await readTlsFile(tlsKey, '--tls-key') };
     if (adminAnyHost && adminListen === undefined) throw new CliError('usage', '--admin-allow-non-loopback goes with --admin-listen');
     if (adminListen !== undefined) input.adminListen = { ...parseListen(adminListen, '--admin-listen'), allowNonLoopback: adminAnyHost };
+    if (verifyEnvelopeSignature) input.verifyEnvelopeSignature = true;
     await serveRelay(ctx, home, input);
   });
 }

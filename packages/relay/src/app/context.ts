@@ -22,6 +22,8 @@ export interface RelayContext {
   mandate: Mandate;
   clock: () => number;
   limits: RelayLimits;
+  /** Verify the envelope's station signature on submission besides the token (RelayOptions). */
+  verifyEnvelopeSignature: boolean;
   metrics: RelayMetrics;
   push: PushHub;
   stationLimiter: StationRateLimiter;

@@ -12,6 +12,7 @@ import {
   encodeCbor,
   parsePartyCard,
   partyCardJson,
+  sha256,
   signBundle,
   toBase64Url,
   type SealedEnvelope,
@@ -82,10 +83,10 @@ describe.each(backends())('bad input on %s', (backend) => {
   });
 
   it('wrong signatures and tokens', async () => {
-    // One changed byte in the ciphertext: the station signature no longer verifies.
+    // One changed byte in the ciphertext: the token, over the original bytes, no longer matches.
     const flipped = Uint8Array.from(good.bytes);
     flipped[flipped.length - 100]! ^= 1;
-    await refused(400, 'signature_invalid', () => submit(submitBody(flipped, token(w.us, w.relay.origin, good))));
+    await refused(400, 'token_invalid', () => submit(submitBody(flipped, token(w.us, w.relay.origin, good))));
     // Tokens: another envelope's, another relay's, another station's, garbage, stale.
     const other = await seal(w.us, w.ir);
     await refused(400, 'token_invalid', () => submit(submitBody(good, token(w.us, w.relay.origin, other))));
@@ -93,6 +94,30 @@ describe.each(backends())('bad input on %s', (backend) => {
     await refused(400, 'token_invalid', () => submit(submitBody(good, token(w.us, w.relay.origin, good, { station: Ed25519Key.generate() }))));
     await refused(400, 'token_invalid', () => submit(submitBody(good, new Uint8Array(encodeCbor({ b: new Uint8Array(3), k: new Uint8Array(32), s: new Uint8Array(64) })))));
     await refused(400, 'token_stale', () => submit(submitBody(good, token(w.us, w.relay.origin, good, { time: Date.now() - 25 * 3_600_000 }))));
+  });
+
+  it('a broken envelope signature under a valid token is the station\'s own word: taken, unless the operator checks it too', async () => {
+    // The station signed these exact bytes' digest in the token, so a recipient blames the
+    // sender for them (station receive-copy.ts); the relay needs only the token's check.
+    const broken = await seal(w.us, w.ir);
+    const bytes = Uint8Array.from(broken.bytes);
+    bytes[bytes.length - 100]! ^= 1;
+    const altered = { ...broken, bytes, digest: sha256(bytes) };
+    const strict = await inProcessRelay(w, backend, { verifyEnvelopeSignature: true });
+    try {
+      const before = await snapshot(strict.raw);
+      const res = await strict.relay.app.inject({ method: 'POST', url: '/v1/submit', headers: { 'content-type': 'application/cbor' }, payload: submitBody(altered, token(w.us, w.relay.origin, altered)) });
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json<{ error: { code: string } }>().error.code).toBe('signature_invalid');
+      expect(await snapshot(strict.raw)).toEqual(before);
+      // The strict relay takes a good envelope as ever.
+      const ok = await strict.relay.app.inject({ method: 'POST', url: '/v1/submit', headers: { 'content-type': 'application/cbor' }, payload: submitBody(good, token(w.us, w.relay.origin, good)) });
+      expect(ok.statusCode, ok.body).toBe(200);
+    } finally {
+      await strict.close();
+    }
+    const res = await submit(submitBody(altered, token(w.us, w.relay.origin, altered)));
+    expect(res.statusCode, res.body).toBe(200);
   });
 
   it('parties outside the mandate, pairs not allowed, unknown and revoked stations, stale bundles', async () => {

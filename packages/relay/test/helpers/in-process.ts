@@ -37,6 +37,7 @@ export async function inProcessRelay(
     statements?: Record<string, StatementConsent>;
     witness?: WitnessConfig;
     witnesses?: WitnessTarget[];
+    verifyEnvelopeSignature?: boolean;
   } = {},
 ): Promise<InProcessRelay> {
   const db = options.db ?? (await testDb(backend));
@@ -59,6 +60,7 @@ export async function inProcessRelay(
     limits: { ...DEFAULT_LIMITS, housekeepingMs: 3_600_000, ...options.limits },
     ...(options.witness === undefined ? {} : { witness: options.witness }),
     ...(options.witnesses === undefined ? {} : { witnesses: options.witnesses }),
+    ...(options.verifyEnvelopeSignature === undefined ? {} : { verifyEnvelopeSignature: options.verifyEnvelopeSignature }),
   });
   return {
     relay,

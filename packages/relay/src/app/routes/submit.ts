@@ -1,14 +1,19 @@
 /**
  * POST /v1/submit and the bundle routes (docs/relay-api.md, "Submitting").
  *
- * Submission checks run in the documented order, cheapest and least trusting first; the two
- * Ed25519 verifications (station signature, token) come after every check that needs no
- * signature, and the per-station rate limit after them, so forged traffic cannot spend a real
- * station's budget. Nothing is written before the log manager's group commit.
+ * Submission checks run in the documented order, cheapest and least trusting first; the
+ * Ed25519 verification comes after every check that needs no signature, and the per-station
+ * rate limit after it, so forged traffic cannot spend a real station's budget. Nothing is
+ * written before the log manager's group commit.
  *
- * Both verifications go to the worker pool together (verify/ed25519-pool.ts), so the event
- * loop parses and commits while other cores verify; their answers are then judged in the
- * documented order, so a request with several faults gets the same error as before.
+ * One signature is verified per submission: the token's. It is the envelope's own station
+ * signing this relay's origin and the SHA-256 of these exact bytes, so a copy the relay hands
+ * out can only be the sender's bytes, and a recipient that finds the envelope's own signature
+ * broken under a valid token blames the sender, with the token as proof (protocol §4.7). The
+ * envelope's station signature is verified too when the operator asks for it
+ * (`verifyEnvelopeSignature`), before the token, as a second job in the same pool call.
+ * Verification runs in the worker pool (verify/ed25519-pool.ts), so the event loop parses and
+ * commits while other cores verify.
  */
 import { BackchannelError, checkSubmissionToken, findStation, isBackchannelError, parseEnvelope, type SubmissionToken } from '@backchannel/core';
 import type { FastifyInstance } from 'fastify';
@@ -61,7 +66,7 @@ export function registerSubmitRoutes(app: FastifyInstance, catalog: ApiCatalog, 
         throw new BackchannelError('bundle_stale', `the envelope names ${h.from}'s bundle ${h.bundleSeq}; this relay holds ${bundle.seq}: post the newer bundle first`);
       }
       if (bundle.party !== h.from) throw new BackchannelError('key_unknown', `bundle is for ${bundle.party}, not ${h.from}`);
-      // 5 and 6: both signatures at once, in the pool; the token's structure is read first.
+      // 5 and 6: the signatures, at once in the pool; the token's structure is read first.
       let wrapper: TokenWrapper | undefined;
       let wrapperError: unknown;
       try {
@@ -69,13 +74,18 @@ export function registerSubmitRoutes(app: FastifyInstance, catalog: ApiCatalog, 
       } catch (cause) {
         wrapperError = cause;
       }
-      const jobs: VerifyJob[] = [stationSignatureJob(env)];
+      const jobs: VerifyJob[] = [];
+      if (ctx.verifyEnvelopeSignature) jobs.push(stationSignatureJob(env));
       if (wrapper !== undefined) jobs.push(tokenSignatureJob(wrapper));
-      const [station, tokenSig] = await sharedVerifyPool().verify(jobs);
-      // 5. The station signature.
-      if (station === 'key_invalid') throw new BackchannelError('key_invalid', 'the station key is not an Ed25519 public key');
-      if (station !== 'valid') throw new BackchannelError('signature_invalid', 'the station signature on the envelope does not verify');
+      const results = jobs.length === 0 ? [] : await sharedVerifyPool().verify(jobs);
+      // 5. The station signature, when the operator has it checked here too.
+      if (ctx.verifyEnvelopeSignature) {
+        const station = results.shift();
+        if (station === 'key_invalid') throw new BackchannelError('key_invalid', 'the station key is not an Ed25519 public key');
+        if (station !== 'valid') throw new BackchannelError('signature_invalid', 'the station signature on the envelope does not verify');
+      }
       // 6. The token: signed by the key it names, then this relay's origin, this envelope, this party, this station, fresh.
+      const tokenSig = results.shift();
       let token: SubmissionToken;
       try {
         if (wrapper === undefined) throw wrapperError;
