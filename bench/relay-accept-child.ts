@@ -43,6 +43,7 @@ async function runRelay(): Promise<void> {
     listen: { host: '127.0.0.1', port: 0 },
     logger: pino({ level: 'warn' }),
     limits: ACCEPT_LIMITS,
+    verifyEnvelopeSignature: process.env.BC_ACCEPT_ENVSIG === '1',
     mandate: await relayMandate(),
   });
   process.on('message', (m: Msg) => {

@@ -12,7 +12,7 @@
  * clock stops, every receipt index must be new and distinct, and a sample of receipts is
  * verified against the relay's log key (tlog-proof, leaf opening, checkpoint signature).
  *
- *   npx tsx bench/relay-accept.ts [--backend=sqlite,postgres] [--concurrency=1,8,32,64] [--seconds=5] [--quick]
+ *   npx tsx bench/relay-accept.ts [--backend=sqlite,postgres] [--concurrency=1,8,32,64] [--seconds=5] [--quick] [--envelope-signature]
  * Set BC_RELAY_CPU_PROF=<dir> to write a V8 CPU profile of the relay process, and
  * BC_ACCEPT_CACHE=<dir> to keep the sealed corpus between invocations (valid for the UTC day).
  */
@@ -32,6 +32,8 @@ export interface AcceptOptions {
   seconds: number;
   payloadBytes: number;
   quick?: boolean;
+  /** Start the relay with verifyEnvelopeSignature: two Ed25519 checks per submission instead of one. */
+  envelopeSignature?: boolean;
 }
 
 export interface AcceptResult {
@@ -213,7 +215,7 @@ export async function measureAccept(o: AcceptOptions): Promise<AcceptResult> {
   const corpus = await corpusFor(o.payloadBytes, count + warmup);
   const db = await freshDatabase(o.backend, runs++);
   const prof = process.env.BC_RELAY_CPU_PROF;
-  const relay = spawnChild('relay', { BC_ACCEPT_DB: db.url }, prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]);
+  const relay = spawnChild('relay', { BC_ACCEPT_DB: db.url, BC_ACCEPT_ENVSIG: o.envelopeSignature === true ? '1' : '0' }, prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]);
   const relayErr = collectStderr(relay);
   let load: ChildProcess | undefined;
   try {
@@ -301,7 +303,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const payloadBytes = Number(arg('payload', '2048'));
   for (const backend of backends) {
     for (const concurrency of levels) {
-      const r = await measureAccept({ backend, concurrency, seconds, payloadBytes, quick });
+      const r = await measureAccept({ backend, concurrency, seconds, payloadBytes, quick, envelopeSignature: process.argv.includes('--envelope-signature') });
       process.stdout.write(
         `${backend} c=${concurrency}: ${Math.round(r.perSecond)}/s (${r.accepted} in ${r.seconds.toFixed(2)} s) p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms relay CPU ${r.relayCpuPercent?.toFixed(0)}% load CPU ${r.loadCpuPercent?.toFixed(0)}% — ${r.note ?? ''}\n`,
       );
