@@ -6,10 +6,13 @@
  * strings, arrays, maps with text keys, booleans and null. No floats, tags, undefined,
  * bignums or indefinite lengths. A decoded value is accepted only if re-encoding it gives back
  * the exact input bytes, so every value has exactly one encoding and copies compare as bytes.
+ * `isCanonicalCbor` proves that in one scan for well-formed input, so the re-encoding runs only
+ * for input it does not vouch for, where it decides which error to report.
  */
 import { decode as cborgDecode, encode as cborgEncode, rfc8949EncodeOptions } from 'cborg';
 import { BackchannelError } from './errors.js';
 import { equalBytes } from './bytes.js';
+import { isCanonicalCbor } from './cbor-canonical.js';
 
 export type CborValue = number | string | boolean | null | Uint8Array | CborValue[] | CborMap;
 export interface CborMap {
@@ -46,30 +49,60 @@ function assertEncodable(v: unknown, depth: number): void {
   throw new BackchannelError('schema_invalid', `not encodable in the Backchannel CBOR profile: ${typeof v}`);
 }
 
+/** Options of cborg's decoder that keep it to our profile; shared because it is read only. */
+const DECODE_OPTIONS = Object.freeze({
+  strict: true,
+  useMaps: true,
+  rejectDuplicateMapKeys: true,
+  allowIndefinite: false,
+  allowUndefined: false,
+  allowInfinity: false,
+  allowNaN: false,
+  allowBigInt: false,
+  tags: [],
+});
+
 /**
  * Decodes attacker-controlled bytes. Throws `too_large`, `cbor_malformed` (not CBOR, trailing
  * bytes, forbidden types) or `cbor_non_canonical` (valid CBOR with another encoding than ours).
  */
 export function decodeCbor(bytes: Uint8Array, maxBytes: number = DEFAULT_MAX_CBOR_BYTES): CborValue {
+  checkInput(bytes, maxBytes);
+  // Scanned before decoding so that a rejected input meets exactly the checks, in the order and
+  // with the errors, of decodeCborByReencoding.
+  const canonical = isCanonicalCbor(bytes);
+  const value = decodeProfile(bytes);
+  if (!canonical) assertReencodes(value, bytes);
+  return value;
+}
+
+/**
+ * `decodeCbor` without the canonical-form scan: the reference that the scan is tested against
+ * (whatever the scan accepts, this must accept with the same value). Not part of the package API.
+ */
+export function decodeCborByReencoding(bytes: Uint8Array, maxBytes: number = DEFAULT_MAX_CBOR_BYTES): CborValue {
+  checkInput(bytes, maxBytes);
+  const value = decodeProfile(bytes);
+  assertReencodes(value, bytes);
+  return value;
+}
+
+function checkInput(bytes: Uint8Array, maxBytes: number): void {
   if (!(bytes instanceof Uint8Array)) throw new BackchannelError('cbor_malformed', 'input is not bytes');
   if (bytes.length > maxBytes) throw new BackchannelError('too_large', `structure of ${bytes.length} bytes exceeds the limit of ${maxBytes}`);
+}
+
+function decodeProfile(bytes: Uint8Array): CborValue {
   let raw: unknown;
   try {
-    raw = cborgDecode(bytes, {
-      strict: true,
-      useMaps: true,
-      rejectDuplicateMapKeys: true,
-      allowIndefinite: false,
-      allowUndefined: false,
-      allowInfinity: false,
-      allowNaN: false,
-      allowBigInt: false,
-      tags: [],
-    });
+    raw = cborgDecode(bytes, DECODE_OPTIONS);
   } catch (cause) {
     throw new BackchannelError('cbor_malformed', `malformed CBOR: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
-  const value = fromDecoded(raw, 0);
+  return fromDecoded(raw, 0);
+}
+
+function assertReencodes(value: CborValue, bytes: Uint8Array): void {
   let again: Uint8Array;
   try {
     again = cborgEncode(value, rfc8949EncodeOptions);
@@ -77,7 +110,6 @@ export function decodeCbor(bytes: Uint8Array, maxBytes: number = DEFAULT_MAX_CBO
     throw new BackchannelError('cbor_malformed', 'value cannot be re-encoded', { cause });
   }
   if (!equalBytes(again, bytes)) throw new BackchannelError('cbor_non_canonical', 'CBOR is not in deterministic encoding');
-  return value;
 }
 
 function fromDecoded(v: unknown, depth: number): CborValue {
