@@ -4,10 +4,11 @@
  * SQLite's single writer serializes transactions anyway) and the error codes of a full disk.
  */
 import type { NodeId } from '@backchannel/core';
-import type { Kysely, Transaction } from 'kysely';
+import type { CompiledQuery, Kysely, Transaction } from 'kysely';
 import { RelayError, storageFailureCode } from '../errors.js';
 import type { Dialect } from './migrations.js';
 import { KyselyOperatorStore, type OperatorStore } from './operator-store.js';
+import type { SqliteWriter } from './sqlite-writer.js';
 import type {
   CommitBatch,
   DeliveredCopy,
@@ -144,13 +145,86 @@ export function storageError(e: unknown): RelayError {
   return new RelayError('unavailable', 'the relay store did not complete the write', { cause: e });
 }
 
+/**
+ * A group commit's statements, in the order they run: compiled here, so the SQLite writer
+ * thread executes exactly what the in-thread path and PostgreSQL execute.
+ */
+export function buildCommitStatements(db: Kysely<RelayDatabase>, b: CommitBatch): CompiledQuery[] {
+  const out: CompiledQuery[] = [];
+  for (const part of chunks(b.envelopes, ENVELOPE_ROWS_PER_INSERT)) {
+    out.push(db.insertInto('envelopes').values(part.map(envelopeToRow)).compile());
+  }
+  for (const part of chunks(b.deliveries, ROWS_PER_INSERT)) {
+    out.push(
+      db
+        .insertInto('delivery_records')
+        .values(
+          part.map((d) => ({
+            leaf_index: d.index,
+            env_index: d.envIndex,
+            from_party: d.from,
+            to_party: d.to,
+            desk: blob(d.desk),
+            record: blob(d.record),
+            salt: blob(d.salt),
+            receipt: d.receipt,
+            created: d.created,
+          })),
+        )
+        .compile(),
+    );
+  }
+  // A delivery record confirms the copy for the desk that acknowledged it.
+  for (const d of b.deliveries) {
+    out.push(db.updateTable('desk_items').set({ fetched: d.created }).where('desk', '=', blob(d.desk)).where('leaf_index', '=', d.envIndex).where('fetched', 'is', null).compile());
+  }
+  for (const part of chunks(b.equivocations, ENVELOPE_ROWS_PER_INSERT)) {
+    out.push(
+      db
+        .insertInto('equivocations')
+        .values(
+          part.map((q) => ({
+            from_party: q.from,
+            env_id: blob(q.id),
+            digest: blob(q.digest),
+            bytes: blob(q.bytes),
+            token: blob(q.token),
+            station: blob(q.station),
+            received: q.received,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['from_party', 'env_id', 'digest']).doNothing())
+        .compile(),
+    );
+  }
+  for (const part of chunks(b.leaves, ROWS_PER_INSERT)) {
+    out.push(db.insertInto('leaves').values(part.map((l) => ({ idx: l.index, leaf: blob(l.leaf) }))).compile());
+  }
+  for (const part of chunks(b.nodes, ROWS_PER_INSERT)) {
+    out.push(db.insertInto('nodes').values(part.map((n) => ({ level: n.level, idx: n.index, hash: blob(n.hash) }))).compile());
+  }
+  const c = b.checkpoint;
+  if (c !== undefined) {
+    out.push(db.insertInto('checkpoints').values({ size: c.size, root: blob(c.root), note: c.note, signed_at: c.signedAt }).compile());
+  }
+  return out;
+}
+
 export class KyselyRelayStore implements RelayStore {
   readonly dialect: Dialect;
   readonly db: Kysely<RelayDatabase>;
+  readonly #writer: SqliteWriter | undefined;
 
-  constructor(db: Kysely<RelayDatabase>, dialect: Dialect) {
+  /** `writer`: SQLite only, where group commits run off the event loop; without it they run on `db`. */
+  constructor(db: Kysely<RelayDatabase>, dialect: Dialect, writer?: SqliteWriter) {
     this.db = db;
     this.dialect = dialect;
+    this.#writer = writer;
+  }
+
+  /** The writer thread group commits run on, if any (tests reach it to crash it). */
+  get sqliteWriter(): SqliteWriter | undefined {
+    return this.#writer;
   }
 
   /**
@@ -180,7 +254,11 @@ export class KyselyRelayStore implements RelayStore {
   }
 
   async close(): Promise<void> {
-    await this.db.destroy();
+    try {
+      await this.#writer?.close();
+    } finally {
+      await this.db.destroy();
+    }
   }
 
   operatorStore(): OperatorStore {
@@ -276,66 +354,22 @@ export class KyselyRelayStore implements RelayStore {
     return out;
   }
 
+  /**
+   * One transaction for the whole batch. The statements are built once, the same for both
+   * dialects; on SQLite with a writer they run on its thread (sqlite-writer.ts), otherwise here.
+   */
   async commitBatch(b: CommitBatch): Promise<void> {
+    const queries = buildCommitStatements(this.db, b);
+    if (this.#writer !== undefined) {
+      try {
+        await this.#writer.commit(queries);
+      } catch (e) {
+        throw storageError(e);
+      }
+      return;
+    }
     await this.transaction(async (trx) => {
-      for (const part of chunks(b.envelopes, ENVELOPE_ROWS_PER_INSERT)) {
-        await trx.insertInto('envelopes').values(part.map(envelopeToRow)).execute();
-      }
-      for (const part of chunks(b.deliveries, ROWS_PER_INSERT)) {
-        await trx
-          .insertInto('delivery_records')
-          .values(
-            part.map((d) => ({
-              leaf_index: d.index,
-              env_index: d.envIndex,
-              from_party: d.from,
-              to_party: d.to,
-              desk: blob(d.desk),
-              record: blob(d.record),
-              salt: blob(d.salt),
-              receipt: d.receipt,
-              created: d.created,
-            })),
-          )
-          .execute();
-      }
-      // A delivery record confirms the copy for the desk that acknowledged it.
-      for (const d of b.deliveries) {
-        await trx
-          .updateTable('desk_items')
-          .set({ fetched: d.created })
-          .where('desk', '=', blob(d.desk))
-          .where('leaf_index', '=', d.envIndex)
-          .where('fetched', 'is', null)
-          .execute();
-      }
-      for (const part of chunks(b.equivocations, ENVELOPE_ROWS_PER_INSERT)) {
-        await trx
-          .insertInto('equivocations')
-          .values(
-            part.map((q) => ({
-              from_party: q.from,
-              env_id: blob(q.id),
-              digest: blob(q.digest),
-              bytes: blob(q.bytes),
-              token: blob(q.token),
-              station: blob(q.station),
-              received: q.received,
-            })),
-          )
-          .onConflict((oc) => oc.columns(['from_party', 'env_id', 'digest']).doNothing())
-          .execute();
-      }
-      for (const part of chunks(b.leaves, ROWS_PER_INSERT)) {
-        await trx.insertInto('leaves').values(part.map((l) => ({ idx: l.index, leaf: blob(l.leaf) }))).execute();
-      }
-      for (const part of chunks(b.nodes, ROWS_PER_INSERT)) {
-        await trx.insertInto('nodes').values(part.map((n) => ({ level: n.level, idx: n.index, hash: blob(n.hash) }))).execute();
-      }
-      const c = b.checkpoint;
-      if (c !== undefined) {
-        await trx.insertInto('checkpoints').values({ size: c.size, root: blob(c.root), note: c.note, signed_at: c.signedAt }).execute();
-      }
+      for (const q of queries) await trx.executeQuery(q);
     });
   }
 

@@ -4,13 +4,14 @@
  * schema to the latest migration.
  */
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import pg from 'pg';
 import type { TypeFormat, TypeId } from 'pg-types';
 import { RelayError, storageFailureCode } from '../errors.js';
 import { checkPostgresDurability, checkSqliteDurability } from './durability.js';
 import { KyselyRelayStore } from './kysely-store.js';
 import { relayMigrations, type Dialect } from './migrations.js';
+import { SqliteWriter } from './sqlite-writer.js';
 import type { RelayDatabase } from './schema.js';
 
 export type DbLocation = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string };
@@ -39,20 +40,66 @@ const pgTypes: pg.CustomTypesConfig = {
   },
 };
 
-function kyselyFor(loc: DbLocation): { db: Kysely<RelayDatabase>; dialect: Dialect; check: () => Promise<void> } {
+/**
+ * Every connection to the relay's SQLite file, the main one and the writer thread's, is set up
+ * with these, in this order. busy_timeout (ms): another process (the CLI's `trust`) may write
+ * while the relay runs, and within the relay the writer thread and the main connection take
+ * turns at the write lock: wait, do not fail.
+ */
+export const SQLITE_PRAGMAS: readonly string[] = ['journal_mode = WAL', 'synchronous = FULL', 'busy_timeout = 5000'];
+
+/**
+ * Group commits go to a writer thread unless BACKCHANNEL_SQLITE_WRITER=0 keeps them on the
+ * event loop (a baseline to compare, or where threads are unwelcome). No ':memory:' case: a
+ * second connection would see another database, but such a database is refused as not
+ * durable (its journal cannot be WAL) before this is reached.
+ */
+function sqliteWriterFor(path: string): SqliteWriter | undefined {
+  if (process.env.BACKCHANNEL_SQLITE_WRITER === '0') return undefined;
+  return new SqliteWriter({ path, pragmas: SQLITE_PRAGMAS });
+}
+
+/**
+ * Transactions on the main connection take the write lock at BEGIN (IMMEDIATE). The writer
+ * thread commits from a second connection at any moment, and a deferred transaction that read
+ * before that commit and writes after it fails with SQLITE_BUSY_SNAPSHOT, which no busy_timeout
+ * waits out (deleteEnvelopes reads, then writes). IMMEDIATE waits at BEGIN, on busy_timeout.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+export class RelaySqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+interface Opened {
+  db: Kysely<RelayDatabase>;
+  dialect: Dialect;
+  check: () => Promise<void>;
+  writer: SqliteWriter | undefined;
+}
+
+function kyselyFor(loc: DbLocation): Opened {
   if (loc.dialect === 'sqlite') {
     const sqlite = new Database(loc.path);
     try {
-      sqlite.pragma('journal_mode = WAL');
-      sqlite.pragma('synchronous = FULL');
-      // Another process (the CLI's `trust`) may write while the relay runs: wait, do not fail.
-      sqlite.pragma('busy_timeout = 5000');
+      for (const p of SQLITE_PRAGMAS) sqlite.pragma(p);
       checkSqliteDurability(sqlite);
     } catch (e) {
       sqlite.close();
       throw e;
     }
-    return { db: new Kysely<RelayDatabase>({ dialect: new SqliteDialect({ database: sqlite }) }), dialect: 'sqlite', check: () => Promise.resolve() };
+    return { db: new Kysely<RelayDatabase>({ dialect: new RelaySqliteDialect({ database: sqlite }) }), dialect: 'sqlite', check: () => Promise.resolve(), writer: sqliteWriterFor(loc.path) };
   }
   const pool = new pg.Pool({ connectionString: loc.url, max: 8, types: pgTypes });
   // An idle client's error (the server restarted) must not crash the process; the next query fails and is answered 503.
@@ -62,7 +109,7 @@ function kyselyFor(loc: DbLocation): { db: Kysely<RelayDatabase>; dialect: Diale
   pool.on('connect', (client) => {
     client.on('error', () => undefined);
   });
-  return { db: new Kysely<RelayDatabase>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', check: () => checkPostgresDurability(pool) };
+  return { db: new Kysely<RelayDatabase>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres', check: () => checkPostgresDurability(pool), writer: undefined };
 }
 
 async function migrator(db: Kysely<RelayDatabase>, dialect: Dialect): Promise<Migrator> {
@@ -72,7 +119,7 @@ async function migrator(db: Kysely<RelayDatabase>, dialect: Dialect): Promise<Mi
 /** Opens, checks durability, migrates to the latest schema. */
 export async function openStore(db: string): Promise<KyselyRelayStore> {
   const loc = parseDbUrl(db);
-  let k;
+  let k: Opened;
   try {
     k = kyselyFor(loc);
   } catch (e) {
@@ -85,8 +132,9 @@ export async function openStore(db: string): Promise<KyselyRelayStore> {
     const m = await migrator(k.db, k.dialect);
     const { error } = await m.migrateToLatest();
     if (error !== undefined) throw new RelayError('unavailable', 'the relay database could not be migrated', { cause: error });
-    return new KyselyRelayStore(k.db, k.dialect);
+    return new KyselyRelayStore(k.db, k.dialect, k.writer);
   } catch (e) {
+    // The writer has not started: it starts with the first batch.
     await k.db.destroy();
     if (e instanceof RelayError) throw e;
     throw new RelayError(storageFailureCode(e) ?? 'unavailable', `the relay database cannot be opened: ${e instanceof Error ? e.message : String(e)}`, { cause: e });

@@ -118,8 +118,10 @@ describe('a full disk (SQLite max_page_count)', () => {
     try {
       const k = r.raw.db;
       const pages = (await sql<{ page_count: number }>`PRAGMA page_count`.execute(k)).rows[0]!.page_count;
-      // The database may not grow at all: the next envelope (4 KiB) does not fit.
-      await sql.raw(`PRAGMA max_page_count = ${pages}`).execute(k);
+      // The database may not grow at all: the next envelope (4 KiB) does not fit. The limit is
+      // set on the connection that commits: the writer thread's, when there is one.
+      const limit = (n: number) => r.raw.sqliteWriter?.pragmaForTests(`max_page_count = ${n}`) ?? sql.raw(`PRAGMA max_page_count = ${n}`).execute(k);
+      await limit(pages);
       const before = r.relay.ctx.log.size;
       const env = await seal(w.us, w.ir);
       const payload = submitBody(env, token(w.us, w.relay.origin, env));
@@ -128,7 +130,7 @@ describe('a full disk (SQLite max_page_count)', () => {
       expect(res.json()).toMatchObject({ error: { code: 'storage_full' } });
       expect(r.relay.ctx.log.size).toBe(before);
       expect(await r.store.findKnown([{ from: 'us', id: env.header.id }])).toEqual([]);
-      await sql.raw(`PRAGMA max_page_count = ${pages + 10_000}`).execute(k);
+      await limit(pages + 10_000);
       const ok = await r.relay.app.inject({ method: 'POST', url: '/v1/submit', headers: { 'content-type': 'application/cbor' }, payload });
       expect(ok.statusCode, ok.body).toBe(200);
       expect(r.relay.ctx.log.size).toBe(before + 1);
