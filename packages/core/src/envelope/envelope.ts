@@ -22,10 +22,12 @@ import { systemRandom, type Random } from '../random.js';
 import { MapReader, readItem } from '../schema.js';
 import { openFrom, sealTo } from '../hpke/seal.js';
 import { suiteFromName } from '../hpke/suite.js';
-import { importPrivateKey, type HpkePrivateKey } from '../hpke/keys.js';
+import type { HpkePrivateKey } from '../hpke/keys.js';
 import { currentEncryptionKey, findStation, type DeskKeyEntry, type KeyBundle, type SignedBundle, type SuiteName } from '../identity/bundle.js';
-import { openSignerCertificate, verifySignerCertificate, type SignerCertificate } from '../identity/certificate.js';
+import { verifySignerCertificate, type SignerCertificate } from '../identity/certificate.js';
 import { decodeContent, encodeContent, type Content } from './content.js';
+import { importPrivateKeyOnce } from './private-key-cache.js';
+import { openSignerCertificateCached } from './signer-cache.js';
 import { decodeHeader, encodeHeader, ENVELOPE_VERSION, type EnvelopeHeader } from './header.js';
 import type { Precedence } from './precedence.js';
 import { MAX_ENVELOPE_BYTES, SIZE_BUCKETS } from './size-bucket.js';
@@ -66,6 +68,12 @@ export interface SealedEnvelope {
   digest: Uint8Array;
   header: EnvelopeHeader;
   headerBytes: Uint8Array;
+}
+
+/** What `sealEnvelope` returns: the envelope, and the content's encoding that went inside it. */
+export interface SealedNote extends SealedEnvelope {
+  /** `encodeContent(p.content)`, already checked to decode: a sender that keeps it need not encode it again. */
+  contentBytes: Uint8Array;
 }
 
 /** What a relay can know of an envelope without any key: parsed and station-verified, never decrypted. */
@@ -112,7 +120,7 @@ function aeadOpen(key: Uint8Array, aad: Uint8Array, ct: Uint8Array): Uint8Array 
   }
 }
 
-export async function sealEnvelope(p: SealParams): Promise<SealedEnvelope> {
+export async function sealEnvelope(p: SealParams): Promise<SealedNote> {
   const random = p.random ?? systemRandom;
   const sb = p.senderBundle.bundle;
   const rb = p.recipientBundle.bundle;
@@ -125,7 +133,7 @@ export async function sealEnvelope(p: SealParams): Promise<SealedEnvelope> {
     throw new BackchannelError('key_unknown', 'a key share is sealed to a desk key of the suite that the sender bundle certifies');
   }
   findStation(sb, p.station.publicKey, p.created);
-  const cert = openSignerCertificate(p.signer.certificate);
+  const cert = openSignerCertificateCached(p.signer.certificate);
   verifySignerCertificate(cert, p.from, sb.root, p.created, sb);
   if (!equalBytes(cert.pub, p.signer.key.publicKey)) throw new BackchannelError('certificate_invalid', 'signer key does not match its certificate');
 
@@ -187,7 +195,7 @@ export async function sealEnvelope(p: SealParams): Promise<SealedEnvelope> {
     const s = p.station.sign(LABELS.envelope, signedPart);
     const bytes = encodeCbor({ h: headerBytes, k: slotsToCbor(slots), c: ciphertext, s });
     if (bytes.length !== bucket) throw new BackchannelError('padding_invalid', `internal: envelope is ${bytes.length} bytes, bucket ${bucket}`);
-    return { bytes, digest: sha256(bytes), header, headerBytes };
+    return { bytes, digest: sha256(bytes), header, headerBytes, contentBytes };
   }
   throw new BackchannelError('too_large', `the note does not fit the largest envelope of ${MAX_ENVELOPE_BYTES} bytes`);
 }
@@ -272,7 +280,7 @@ export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext): Promise
   const priv = ctx.privateKeyFor(slot.kid, h.suite);
   if (priv === undefined) throw new BackchannelError('key_unknown', 'we no longer hold the encryption key this envelope was sealed to');
   const suite = suiteFromName(h.suite);
-  const key = priv instanceof Uint8Array ? await importPrivateKey(suite, priv) : priv;
+  const key = priv instanceof Uint8Array ? await importPrivateKeyOnce(suite, priv) : priv;
   const cek = await openFrom(suite, key, slot.enc, CEK_INFO, sha256(env.headerBytes), slot.ct);
   if (cek.length !== 32) throw new BackchannelError('decrypt_failed', 'content key has the wrong length');
   const padded = aeadOpen(cek, env.headerBytes, env.ciphertext);
@@ -285,7 +293,7 @@ export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext): Promise
   const certBytes = r.bytes('cert', { max: 4096 });
   const sig = r.bytes('sig', { len: 64 });
   r.done('envelope_invalid');
-  const signer = openSignerCertificate(certBytes);
+  const signer = openSignerCertificateCached(certBytes);
   verifySignerCertificate(signer, h.from, sb.root, ctx.judgedAt, sb);
   if (!verify(signer.pub, LABELS.content, encodeCbor([sha256(env.headerBytes), contentBytes]), sig)) {
     throw new BackchannelError('signature_invalid', `the signature of ${h.from}'s signer ${signer.id} does not verify`);
