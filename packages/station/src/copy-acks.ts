@@ -32,7 +32,8 @@ async function acknowledgeBatch(desk: Desk, ch: Channel, batch: readonly Pending
   const relay = ch.entry.id;
   const now = desk.clock.now();
   const signed: Uint8Array[] = [];
-  // Every acknowledgement is stored before the relay sees it, in one commit for the batch.
+  // Every acknowledgement is stored before the relay sees it, in one durable commit for the
+  // batch, which also makes durable the copies received without an fsync (receive-copy.ts).
   await desk.store.transaction(async (tx) => {
     for (const p of batch) {
       const ack = signCopyAck(desk.keys.station.key, { origin: ch.card.origin, party: desk.party, from: p.from, id: fromHex(p.id), digest: p.digest, time: now });
@@ -88,6 +89,8 @@ async function acknowledgeBatch(desk: Desk, ch: Channel, batch: readonly Pending
   }
   // What the relay answered, in one commit: its health, the checkpoints of the records'
   // receipts, and each copy's delivery record. Alerts are raised after it, in the same order.
+  // No fsync of its own (the next durable commit carries it): the copies and our signed
+  // acknowledgements are durable already; a crash just after it loses at most these records.
   let acknowledged = 0;
   const copies = new Map<PendingAck, CopyRecord | undefined>();
   await desk.store.transaction(async (tx) => {
@@ -102,7 +105,7 @@ async function acknowledgeBatch(desk: Desk, ch: Channel, batch: readonly Pending
         acknowledged++;
       }
     }
-  });
+  }, { durable: false });
   for (const b of badRecords) await raiseBadRecord(desk, relay, b.a, b.f, b.what);
   for (const p of batch) {
     const r = records.get(key(p.from, p.id, p.digest));

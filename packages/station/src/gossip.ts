@@ -13,7 +13,7 @@
  * between the two, and a proof that fails (or a larger tree than the relay's current head) is a
  * fork. An unreachable relay leaves the check to the next `verify`.
  */
-import { encodeCbor, decodeCbor, equalBytes, isBackchannelError, openCheckpoint, parseRelayCard, toHex, verifyConsistency, type CborValue } from '@backchannel/core';
+import { encodeCbor, decodeCbor, equalBytes, isBackchannelError, openCheckpoint, toHex, verifyConsistency, type CborValue } from '@backchannel/core';
 import type { Desk } from './desk.js';
 import { describeFailure } from './errors.js';
 import { forkEvidence } from './evidence.js';
@@ -82,7 +82,13 @@ export async function receiveGossip(desk: Desk, from: string, items: readonly Go
       report.ignored.push({ origin: item.origin, reason: 'not a relay this desk uses' });
       continue;
     }
-    const card = parseRelayCard(entry.card);
+    // The very checkpoint text held already (the peer passes on the receipts' checkpoints this
+    // desk saw too): it verified when it was stored, and tells nothing new (see below).
+    if (await holdsNote(desk, entry.id, item.note)) {
+      report.checked++;
+      continue;
+    }
+    const card = (await desk.channel(entry.id)).card;
     let cp;
     try {
       cp = openCheckpoint(item.note, card.vkey).checkpoint;
@@ -138,7 +144,25 @@ export async function receiveGossip(desk: Desk, from: string, items: readonly Go
         // unreachable, or it will not prove it: `verify` checks the held checkpoint later
       }
     }
-    await desk.store.saveCheckpoint({ relay, size: cp.size, rootHash: cp.rootHash, note: item.note, seenAt: desk.clock.now(), consistent: false });
+    // Advisory, and offered again with the next note: no fsync of its own.
+    const seen: SeenCheckpoint = { relay, size: cp.size, rootHash: cp.rootHash, note: item.note, seenAt: desk.clock.now(), consistent: false };
+    await desk.store.transaction((tx) => tx.saveCheckpoint(seen), { durable: false });
   }
   return report;
+}
+
+/**
+ * Whether this desk holds a checkpoint of `relay` with exactly this note text, and no other root
+ * for its size (that conflict is for the full check below to raise). The size is read from the
+ * unverified text only to find candidates; the match is on the whole text, signatures included,
+ * against checkpoints that were verified before they were stored.
+ */
+async function holdsNote(desk: Desk, relay: string, note: string): Promise<boolean> {
+  const line = note.split('\n', 3)[1];
+  if (line === undefined || !/^(0|[1-9][0-9]{0,15})$/.test(line)) return false;
+  const size = Number(line);
+  if (!Number.isSafeInteger(size)) return false;
+  const held = await desk.store.listCheckpoints(relay, { size });
+  const same = held.find((h) => h.note === note);
+  return same !== undefined && held.every((h) => equalBytes(h.rootHash, same.rootHash));
 }

@@ -155,6 +155,9 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
 
   const copy = firstCopy({ from, id, relay, digest, receivedAt: now }, item, { logIndex, valid, errorCode: error?.code });
 
+  // Not durable on its own: every caller acknowledges the copy (copy-acks.ts) with a durable
+  // commit first, which makes this one durable too before the relay hears of it (DESIGN.md: a
+  // received copy is stored before it is acknowledged). One fsync per acknowledged batch.
   const outcome = await desk.store.transaction(async (tx) => {
     if (checkpoint !== undefined) await tx.saveCheckpoint(checkpoint);
     const note = await tx.getIncoming(from, id);
@@ -167,7 +170,7 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
     if (o.kind === 'equivocation' && note !== undefined) await tx.updateIncoming(from, id, { equivocated: true });
     if ((o.kind === 'deliver' || o.kind === 'duplicate') && opened !== undefined) await applyContent(desk, tx, opened, relay, now, o.kind === 'deliver');
     return { o, note };
-  });
+  }, { durable: false });
 
   if (outcome.o.kind === 'equivocation' && outcome.note !== undefined) {
     const first = (await desk.store.listCopies(from, id)).find((c) => c.valid && c.relay === outcome.note?.firstRelay);

@@ -126,7 +126,7 @@ export async function sealAndStore(desk: Desk, d: OutgoingDraft): Promise<{ note
     digest: sealed.digest,
     envelope: sealed.bytes,
     // A key share's private keys are not kept in the archive: only which keys went where.
-    content: encodeContent(content.kind === 'keys' ? { ...content, enc: [], signers: [] } : content),
+    content: content.kind === 'keys' ? encodeContent({ ...content, enc: [], signers: [] }) : sealed.contentBytes,
     thread: content.kind === 'note' ? toHex(content.thread) : undefined,
     replyTo: d.replyTo,
     signer: signer.id,

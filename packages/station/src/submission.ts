@@ -168,12 +168,15 @@ export async function submitToRelay(desk: Desk, note: OutgoingNote, relay: strin
     if (v.index !== answer.index) throw new StationError('relay_response_invalid', `relay ${relay} answered index ${answer.index} with a receipt for index ${v.index}`);
     const now = desk.clock.now();
     const done: OutgoingChannel = { ...channel, token, submittedAt: now, receipt: answer.receipt, logIndex: v.index, error: undefined };
-    // The verified receipt, its checkpoint and the relay's health in one commit (one fsync, not three).
+    // The verified receipt, its checkpoint and the relay's health in one commit, without an
+    // fsync of its own: a receipt lost in a crash is handed out again when the same bytes are
+    // resubmitted (a duplicate's receipt is the original's), and the next durable commit
+    // carries this one with it.
     await store.transaction(async (tx) => {
       await tx.saveChannel(done);
       await tx.saveCheckpoint({ relay, size: v.checkpoint.size, rootHash: v.checkpoint.rootHash, note: v.checkpointNote, seenAt: now, consistent: false });
       await desk.noteContact(relay, undefined, tx);
-    });
+    }, { durable: false });
     return done;
   } catch (e) {
     const f = describeFailure(e);

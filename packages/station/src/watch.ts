@@ -12,7 +12,7 @@ import { sendEndToEndAcks, type AckSent } from './end-to-end-ack.js';
 import { describeFailure, type StationError } from './errors.js';
 import { Mutex } from './mutex.js';
 import { openPush, type PushConnection, type PushHandlers } from './push-client.js';
-import { receiveCopy, type ReceivedEntry } from './receive-copy.js';
+import { receiveCopy, type PendingAck, type ReceivedEntry } from './receive-copy.js';
 import type { DeliveryItem, FetchItem } from './relay-wire.js';
 
 export type WatchEvent =
@@ -46,6 +46,8 @@ export class Watch {
   readonly #o: WatchOptions;
   readonly #connections = new Map<string, PushConnection>();
   readonly #queues = new Map<string, Mutex>();
+  /** Pushed envelopes not yet taken up, by relay: whatever piles up behind one batch is the next. */
+  readonly #inbox = new Map<string, FetchItem[]>();
   readonly #timers = new Set<() => void>();
   #closed = false;
   #ackPending = false;
@@ -93,7 +95,9 @@ export class Watch {
       opened: () => {
         this.#emit({ type: 'connected', relay });
       },
-      envelope: (item) => void q.run(() => this.#envelope(ch, item)),
+      envelope: (item) => {
+        this.#take(ch, q, item);
+      },
       delivery: (item) => void q.run(() => this.#delivery(ch, item)),
       closed: (error) => {
         this.#connections.delete(relay);
@@ -118,25 +122,56 @@ export class Watch {
     this.#timers.add(cancel);
   }
 
-  async #envelope(ch: Channel, item: FetchItem): Promise<void> {
+  #take(ch: Channel, q: Mutex, item: FetchItem): void {
+    const relay = ch.entry.id;
+    let list = this.#inbox.get(relay);
+    if (list === undefined) {
+      list = [];
+      this.#inbox.set(relay, list);
+    }
+    list.push(item);
+    // The first frame of a batch queues its processing; later ones join it until it starts.
+    if (list.length === 1) void q.run(() => this.#envelopes(ch));
+  }
+
+  /**
+   * Merges the envelopes pushed so far, then acknowledges them to the relay in one request and
+   * one durable commit (copy-acks.ts), which is also what makes the merged copies durable. One
+   * at a time that is one note; under load, every frame that arrived meanwhile.
+   */
+  async #envelopes(ch: Channel): Promise<void> {
+    const relay = ch.entry.id;
+    const items = this.#inbox.get(relay)?.splice(0) ?? [];
+    const pending: PendingAck[] = [];
+    const after: (() => Promise<void>)[] = [];
+    let unacknowledged = false;
+    for (const item of items) {
+      try {
+        // A push frame is the relay's first hand-out of its sequence number (the hub pushes only
+        // newly assigned items), so one with the same number as the copy we hold is that hand-out
+        // reaching us twice, never a replay: a sync run beside this watch (a hand-over to the
+        // daemon) may have fetched it as "handed out, unconfirmed", acknowledged it and moved the
+        // cursor past it while this frame waited in the queue. Reading the cursor here made that
+        // ordinary race a false `replay` alert. A new number for an acknowledged copy still is one.
+        const r = await this.#desk.mergeLock.run(() => receiveCopy(this.#desk, ch, item, PUSHED));
+        this.#emit({ type: 'received', entry: r.entry });
+        if (r.ack !== undefined) pending.push(r.ack);
+        else unacknowledged = true;
+        if (r.after !== undefined) after.push(r.after);
+      } catch (e) {
+        this.#fail(relay, e);
+      }
+    }
     try {
-      // A push frame is the relay's first hand-out of its sequence number (the hub pushes only
-      // newly assigned items), so one with the same number as the copy we hold is that hand-out
-      // reaching us twice, never a replay: a sync run beside this watch (a hand-over to the
-      // daemon) may have fetched it as "handed out, unconfirmed", acknowledged it and moved the
-      // cursor past it while this frame waited in the queue. Reading the cursor here made that
-      // ordinary race a false `replay` alert. A new number for an acknowledged copy still is one.
-      const r = await this.#desk.mergeLock.run(() => receiveCopy(this.#desk, ch, item, PUSHED));
-      this.#emit({ type: 'received', entry: r.entry });
-      // Acknowledging records the contact (or the failure) with the relay's answer; a copy not
-      // to acknowledge records it here.
-      if (r.ack !== undefined) await acknowledgeCopies(this.#desk, ch, [r.ack]);
-      else await this.#desk.noteContact(ch.entry.id);
-      this.#scheduleAcks();
-      // The gossip the note carried, checked once the copy is merged, reported and acknowledged.
-      await r.after?.();
+      // Acknowledging records the contact (or the failure) with the relay's answer; copies not
+      // to acknowledge record it here.
+      if (pending.length > 0) await acknowledgeCopies(this.#desk, ch, pending);
+      else if (unacknowledged) await this.#desk.noteContact(relay);
+      if (pending.length > 0 || unacknowledged) this.#scheduleAcks();
+      // The gossip the notes carried, checked once the copies are merged, reported and acknowledged.
+      for (const a of after) await a();
     } catch (e) {
-      this.#fail(ch.entry.id, e);
+      this.#fail(relay, e);
     }
   }
 

@@ -111,4 +111,20 @@ describe('what the send path commits, and when', () => {
     expect(proofs.filter((p) => p.relay === 'ch').length).toBe(1);
     expect(await irDesk.alerts({ kind: 'fork' })).toEqual([]);
   });
+
+  it('a held checkpoint is recognised by its whole text: the same tree with another signature is checked, and refused', async () => {
+    const held = (await irDesk.gossip()).find((g) => g.note.length > 0)!;
+    expect(await irDesk.receiveGossip('us', [held])).toMatchObject({ checked: 1, ignored: [], alerts: [] });
+    // Same origin, size and root lines; the last signature character changed.
+    const lines = held.note.split('\n');
+    const sigLine = lines.findIndex((l) => l.startsWith('\u2014 '));
+    const sig = lines[sigLine]!;
+    const last = sig.at(-1) === 'A' ? 'B' : 'A';
+    lines[sigLine] = sig.slice(0, -2) + last + sig.slice(-1);
+    const tampered = { origin: held.origin, note: lines.join('\n') };
+    const r = await irDesk.receiveGossip('us', [tampered]);
+    expect(r.checked).toBe(0);
+    expect(r.ignored.length).toBe(1);
+    expect(await irDesk.alerts({ kind: 'fork' })).toEqual([]);
+  });
 });

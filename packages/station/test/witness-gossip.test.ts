@@ -78,8 +78,11 @@ describe('witness quorum and checkpoint gossip', () => {
     expect(await usDesk.alerts({ kind: 'fork' })).toEqual([]);
   });
 
+  let genuine = '';
+
   it('a relay that showed ir another tree of the same size is caught by gossip, with both signed checkpoints', async () => {
     const held = (await usDesk.gossip())[0]!;
+    genuine = held.note;
     const size = openCheckpoint(held.note, parseRelayCard(ch.card).vkey).checkpoint.size;
     // What the compromised relay showed ir: a second tree of that size, signed with its log key.
     const forged = signCheckpoint(ch.logKey, ch.origin, size, sha256(new TextEncoder().encode('another history')));
@@ -90,6 +93,16 @@ describe('witness quorum and checkpoint gossip', () => {
     expect(alert!.evidence).toMatchObject({ relay: 'ch', held_checkpoint: held.note, presented_checkpoint: forged, via: 'gossip from ir' });
     // Both are signed by the relay: anyone can check the evidence with its card.
     for (const note of [held.note, forged]) expect(openCheckpoint(note, parseRelayCard(ch.card).vkey).checkpoint.size).toBe(size);
+  });
+
+  it('a checkpoint this desk holds is not waved through when another root of its size is held too', async () => {
+    // us now holds both trees of that size (its own and the forged one gossip brought): the
+    // genuine one gossiped back is compared again, not taken as already known.
+    const before = (await usDesk.alerts({ kind: 'fork' })).length;
+    const r = await usDesk.receiveGossip('ir', [{ origin: ch.origin, note: genuine }]);
+    expect(r.checked).toBe(1);
+    expect(r.alerts.length).toBe(1);
+    expect((await usDesk.alerts({ kind: 'fork' })).length).toBe(before + 1);
   });
 
   it('a larger forked tree is caught too: the relay cannot prove it consistent', async () => {

@@ -34,8 +34,20 @@ export interface NoteFilter {
   limit?: number;
 }
 
+export interface TransactionOptions {
+  /**
+   * Default true: the commit is durable when `transaction` returns. False: it is visible at
+   * once but durable only with the next durable commit (or statement) of this store, which
+   * makes every earlier commit durable with it. For writes that a later durable commit always
+   * follows before anything depends on them (a received copy, then its acknowledgement), or
+   * that may be lost in a crash without harm (a receipt the relay hands out again).
+   */
+  durable?: boolean;
+}
+
 export interface StationStore {
-  transaction<T>(fn: (tx: StationStore) => Promise<T>): Promise<T>;
+  /** Runs `fn` in one transaction; inside one already, joins it (and its durability). */
+  transaction<T>(fn: (tx: StationStore) => Promise<T>, opts?: TransactionOptions): Promise<T>;
 
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
