@@ -6,6 +6,8 @@
  *  - `seal`: seals real envelopes with tokens for the bench party, before any clock starts.
  *  - `load`: the load generator: N keep-alive connections over raw sockets, each with one
  *    submission in flight (a station waits for its receipt), sending the pre-made bodies.
+ *  - `synth`: a paced load generator for long runs (bench/relay-memory.ts), which makes each
+ *    envelope as it goes instead of reading a corpus (see runSynth).
  * Raw HTTP/1.1 on node:net keeps the generator's own cost per request small, so most of the
  * two cores are left to the relay.
  */
@@ -13,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { decodeCbor, type CborMap } from '../packages/core/src/index.js';
+import { LABELS, decodeCbor, encodeCbor, sha256, signSubmissionToken, type CborMap } from '../packages/core/src/index.js';
 import { startRelay } from '../packages/relay/src/index.js';
 import { sealSubmission } from './support/submission.js';
 import { ACCEPT_LIMITS, benchParties, benchRelay, noteBody, readCorpus, relayMandate } from './relay-accept-world.js';
@@ -48,6 +50,12 @@ async function runRelay(): Promise<void> {
   });
   process.on('message', (m: Msg) => {
     if (m.type === 'mark') send({ type: 'mark', cpu: cpuMicros(), system: process.cpuUsage().system, t: performance.now(), elu: performance.eventLoopUtilization().active });
+    if (m.type === 'memory') {
+      // After a full collection (the child runs with --expose-gc), so the heap figure is what is live.
+      (globalThis as { gc?: () => void }).gc?.();
+      const u = process.memoryUsage();
+      send({ type: 'memory', t: performance.now(), rss: u.rss, heapUsed: u.heapUsed, external: u.external });
+    }
     if (m.type === 'stop') {
       relay.close().then(
         () => process.exit(0),
@@ -214,8 +222,72 @@ async function runLoad(): Promise<void> {
   });
 }
 
+/**
+ * Paced submissions for a long run: `rate` per second over `concurrency` connections for
+ * `seconds`. A 10-minute run at 2,000/s needs 1.2 million distinct envelopes, too many to seal
+ * beforehand (HPKE, ~1 ms each), so one real sealed envelope is the template and each copy gets
+ * a fresh header id, a fresh station signature over it and a fresh token: every envelope is
+ * new to the relay and passes every relay check exactly as a station's would. Only a recipient
+ * could tell: the header is bound into the AEAD, so the ciphertext no longer opens — the relay
+ * never opens it, which is the point of the design.
+ */
+async function runSynth(): Promise<void> {
+  const port = Number(process.env.BC_ACCEPT_PORT);
+  const concurrency = Number(process.env.BC_ACCEPT_CONCURRENCY);
+  const seconds = Number(process.env.BC_ACCEPT_SECONDS);
+  const rate = Number(process.env.BC_ACCEPT_RATE);
+  const payloadBytes = Number(process.env.BC_ACCEPT_PAYLOAD);
+  const { us, ir } = await benchParties();
+  const { origin } = benchRelay();
+  const sealed = decodeCbor(await sealSubmission(us, ir, origin, { subject: 'consular', body: noteBody(payloadBytes) })) as CborMap;
+  const outer = decodeCbor(sealed.envelope as Uint8Array) as CborMap;
+  const header = decodeCbor(outer.h as Uint8Array) as CborMap;
+  const make = (i: number): Buffer => {
+    const id = new Uint8Array(16);
+    new DataView(id.buffer).setUint32(12, i);
+    id.set(sha256(Uint8Array.of(i & 0xff, (i >> 8) & 0xff, (i >> 16) & 0xff, (i >> 24) & 0xff)).subarray(0, 12));
+    const h = encodeCbor({ ...header, id });
+    const s = us.station.key.sign(LABELS.envelope, encodeCbor({ h, k: outer.k!, c: outer.c! }));
+    const envelope = encodeCbor({ c: outer.c!, h, k: outer.k!, s });
+    const token = signSubmissionToken(us.station.key, { origin, party: 'us', digest: sha256(envelope), time: Date.now() });
+    const body = encodeCbor({ envelope, token });
+    return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  };
+  const conns = Array.from({ length: concurrency }, () => new Connection(port));
+  send({ type: 'ready' });
+  await new Promise<void>((resolve) => process.once('message', () => { resolve(); }));
+  const t0 = performance.now();
+  const deadline = t0 + seconds * 1000;
+  let next = 0;
+  let accepted = 0;
+  let refused = 0;
+  let lastRefusal = '';
+  await Promise.all(
+    conns.map(async (c) => {
+      for (;;) {
+        const i = next++;
+        const due = t0 + (i * 1000) / rate;
+        // Behind schedule the backlog is dropped at the deadline, not sent late: the achieved rate says so.
+        if (due >= deadline || performance.now() >= deadline) return;
+        const wait = due - performance.now();
+        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        const b = make(i);
+        const r = await c.request(requestHead(b.length), b);
+        if (r.status === 200) accepted++;
+        else {
+          refused++;
+          lastRefusal = `${r.status} ${r.body.toString('utf8').slice(0, 200)}`;
+        }
+      }
+    }),
+  );
+  const wall = performance.now() - t0;
+  for (const c of conns) c.close();
+  send({ type: 'result', accepted, refused, lastRefusal, ms: wall, offered: Math.floor((seconds * rate)) });
+}
+
 const role = process.env.BC_ACCEPT_ROLE;
-const roles: Record<string, () => Promise<void>> = { relay: runRelay, seal: runSeal, load: runLoad };
+const roles: Record<string, () => Promise<void>> = { relay: runRelay, seal: runSeal, load: runLoad, synth: runSynth };
 const main = role === undefined ? undefined : roles[role];
 if (main !== undefined) {
   main().catch((e: unknown) => {

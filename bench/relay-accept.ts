@@ -55,7 +55,7 @@ const SAMPLE_EVERY = 97;
 
 type Msg = { type: string } & Record<string, unknown>;
 
-function spawnChild(role: string, env: Record<string, string>, execArgv: string[] = []): ChildProcess {
+export function spawnChild(role: string, env: Record<string, string>, execArgv: string[] = []): ChildProcess {
   return fork(CHILD, [], {
     env: { ...process.env, ...env, BC_ACCEPT_ROLE: role },
     execArgv: [...process.execArgv, ...execArgv],
@@ -64,7 +64,7 @@ function spawnChild(role: string, env: Record<string, string>, execArgv: string[
 }
 
 /** Resolves with the child's next message of `type`; rejects if it exits first. */
-function nextMessage(child: ChildProcess, type: string, stderr: () => string): Promise<Msg> {
+export function nextMessage(child: ChildProcess, type: string, stderr: () => string): Promise<Msg> {
   return new Promise((resolve, reject) => {
     const onMessage = (m: Msg): void => {
       if (m.type !== type) return;
@@ -84,7 +84,7 @@ function nextMessage(child: ChildProcess, type: string, stderr: () => string): P
   });
 }
 
-function collectStderr(child: ChildProcess): () => string {
+export function collectStderr(child: ChildProcess): () => string {
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
     err = (err + d.toString()).slice(-4000);
@@ -92,7 +92,7 @@ function collectStderr(child: ChildProcess): () => string {
   return () => err;
 }
 
-function exited(child: ChildProcess): Promise<void> {
+export function exited(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => child.once('exit', () => { resolve(); }));
 }
@@ -169,7 +169,7 @@ function corpusFor(payloadBytes: number, count: number): Promise<Corpus> {
 
 // ── Databases ────────────────────────────────────────────────────────────────────────────
 
-async function freshDatabase(backend: 'sqlite' | 'postgres', run: number): Promise<ScratchDatabase> {
+export async function freshDatabase(backend: 'sqlite' | 'postgres', run: number): Promise<ScratchDatabase> {
   if (backend === 'sqlite') {
     const dir = mkdtempSync(join(scratchDir(), `db-${run}-`));
     return {

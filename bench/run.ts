@@ -31,6 +31,7 @@ const PARTS: Part[] = [
   { name: 'log', title: '5. Log: Merkle proofs and checkpoint notes', run: async (o) => (await import('./parts/micro.js')).runMicro(['merkle.bench.ts', 'note.bench.ts'], 'Merkle tree and C2SP notes', o) },
   { name: 'peers', title: '6. Peers: Prosody, NATS JetStream, Postfix', run: async (o) => (await import('./parts/peers.js')).run(o) },
   { name: 'limits', title: '7. Limits of this machine', run: async (o) => (await import('./parts/limits.js')).run(o) },
+  { name: 'memory', title: '8. Relay memory over a long run', run: async (o) => (await import('./parts/memory.js')).run(o) },
 ];
 
 const root = path.resolve(import.meta.dirname, '..');

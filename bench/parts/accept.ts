@@ -24,7 +24,8 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
     process.stderr.write(`  ${backend}, ${concurrency} concurrent${envelopeSignature ? ', envelope signature checked too' : ''} …\n`);
     try {
       const a = await measureAccept({ backend, concurrency, seconds: opts.quick ? 2 : 6, payloadBytes: 2048, quick: opts.quick, envelopeSignature });
-      const key = `accept.${backend}.c${concurrency}${envelopeSignature ? '.twoChecks' : ''}`;
+      // The two-check row has a key of its own, outside the accept.<store>.c<N> figures the targets read.
+      const key = envelopeSignature ? `accept.twoChecks.${backend}.c${concurrency}` : `accept.${backend}.c${concurrency}`;
       r.metrics[`${key}.perSecond`] = a.perSecond;
       r.metrics[`${key}.p50`] = a.p50Ms;
       r.metrics[`${key}.p99`] = a.p99Ms;

@@ -83,11 +83,16 @@ export function targets(m: Metrics): Target[] {
     verdict: verdict(proof10m ?? proof1m, 50, 'atMost') + (proof10m === undefined && proof1m !== undefined ? ' (at 1M)' : ''),
   });
   out.push({ target: '`sync` of 10,000 queued notes', goal: '≤ 5 s', measured: has(m, 'station.sync.seconds') ? `${fmtNum(m['station.sync.seconds'])} s for ${fmtNum(m['station.sync.notes'])} notes` : '—', verdict: verdict(m['station.sync.seconds'], 5, 'atMost') + (has(m, 'station.sync.notes') && m['station.sync.notes']! < 10_000 ? ' (fewer notes: quick run)' : '') });
+  const memSeconds = m['memory.seconds'];
   out.push({
     target: 'Relay memory flat over 10 min at 2,000 notes/s',
     goal: 'flat',
-    measured: has(m, 'e2e.relayRss.startMiB') && has(m, 'e2e.relayRss.endMiB') ? `RSS ${fmtNum(m['e2e.relayRss.startMiB'])} → ${fmtNum(m['e2e.relayRss.endMiB'])} MiB over part 2` : '—',
-    verdict: 'not measured: the 10-minute soak does not fit the 12-minute run',
+    measured: has(m, 'memory.heapSlopeMiBPerMin')
+      ? `live heap ${m['memory.heapSlopeMiBPerMin']!.toFixed(2)} MiB/min, RSS ${fmtNum(m['memory.rssStartMiB'])} → ${fmtNum(m['memory.rssEndMiB'])} MiB over ${fmtNum(memSeconds)} s at ${fmtNum(m['memory.achieved'])}/s achieved`
+      : '—',
+    verdict: !has(m, 'memory.flat')
+      ? 'not measured'
+      : `${m['memory.flat'] === 1 ? 'met' : 'missed: the heap grows'}${memSeconds! < 590 ? ' (shorter run: quick)' : ''}${m['memory.achieved']! < 1900 ? `; offered 2,000/s, the relay took ${fmtNum(m['memory.achieved'])}/s` : ''}`,
   });
   return out;
 }

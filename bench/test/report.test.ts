@@ -81,12 +81,23 @@ describe('targets', () => {
       'peer.prosody.online': 4000,
       'peer.postfix.c1.perSecond': 500,
       'peer.postfix.c4.perSecond': 1000,
+      'accept.twoChecks.sqlite.c64.perSecond': 20_000,
     });
     const by = (name: string) => t.find((x) => x.target === name)!;
     expect(by('Relay durable accept, SQLite')).toMatchObject({ measured: '11,000/s', verdict: 'met' });
     expect(by('Relay accept vs Prosody online relay (same run)')).toMatchObject({ measured: '2.75×', verdict: 'met' });
     expect(by('Relay accept vs Postfix (same run)')).toMatchObject({ measured: '11.0×', verdict: 'missed by 36 %' });
     expect(by('Relay durable accept, PostgreSQL').verdict).toBe('not measured');
+  });
+
+  it('judges relay memory by its live heap, and says when the offered rate was not taken', () => {
+    const memory = (m: Record<string, number>) => targets(m).find((x) => x.target === 'Relay memory flat over 10 min at 2,000 notes/s')!;
+    expect(memory({}).verdict).toBe('not measured');
+    const base = { 'memory.seconds': 600, 'memory.achieved': 2000, 'memory.heapSlopeMiBPerMin': 0.2, 'memory.rssStartMiB': 200, 'memory.rssEndMiB': 205, 'memory.flat': 1 };
+    expect(memory(base).verdict).toBe('met');
+    expect(memory({ ...base, 'memory.flat': 0 }).verdict).toBe('missed: the heap grows');
+    expect(memory({ ...base, 'memory.achieved': 1500 }).verdict).toBe('met; offered 2,000/s, the relay took 1,500/s');
+    expect(memory({ ...base, 'memory.seconds': 30 }).verdict).toBe('met (shorter run: quick)');
   });
 
   it('the report names a failed part and keeps the others', () => {
