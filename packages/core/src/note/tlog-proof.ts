@@ -16,7 +16,8 @@ import { fromBase64, toBase64 } from '../bytes.js';
 import { BackchannelError } from '../errors.js';
 import { hashLeaf } from '../merkle/hasher.js';
 import { verifyInclusion } from '../merkle/verify.js';
-import { openCheckpoint, parseDecimal, parseHashLine, type Checkpoint } from './checkpoint.js';
+import { openCheckpointCached } from './checkpoint-cache.js';
+import { parseDecimal, parseHashLine, type Checkpoint } from './checkpoint.js';
 import type { OpenedNote } from './signed-note.js';
 import type { Vkey } from './vkey.js';
 
@@ -132,7 +133,7 @@ export function verifyTlogProof(
   options: { origin?: string } = {},
 ): VerifiedTlogProof {
   const p = typeof proof === 'string' || proof instanceof Uint8Array ? parseTlogProof(proof) : proof;
-  const { checkpoint, note } = openCheckpoint(p.checkpoint, logKey, options);
+  const { checkpoint, note } = openCheckpointCached(p.checkpoint, logKey, options);
   verifyInclusion(hashLeaf(leaf), p.index, checkpoint.size, p.proof, checkpoint.rootHash);
   return { index: p.index, extra: p.extra, checkpoint, note };
 }
