@@ -38,8 +38,7 @@ async function acknowledgeBatch(desk: Desk, ch: Channel, batch: readonly Pending
     for (const p of batch) {
       const ack = signCopyAck(desk.keys.station.key, { origin: ch.card.origin, party: desk.party, from: p.from, id: fromHex(p.id), digest: p.digest, time: now });
       signed.push(ack);
-      const copy = await tx.getCopy(p.from, p.id, relay, p.digest);
-      if (copy !== undefined) await tx.saveCopy({ ...copy, copyAck: ack });
+      await tx.updateCopy(p.from, p.id, relay, p.digest, { copyAck: ack });
     }
   });
   const records = new Map<string, { record: DeliveryRecord; receipt: string | undefined }>();
@@ -98,12 +97,11 @@ async function acknowledgeBatch(desk: Desk, ch: Channel, batch: readonly Pending
     for (const cp of checkpoints) await tx.saveCheckpoint(cp);
     for (const p of batch) {
       const r = records.get(key(p.from, p.id, p.digest));
-      const copy = await tx.getCopy(p.from, p.id, relay, p.digest);
-      copies.set(p, copy);
-      if (r !== undefined && copy !== undefined && equalBytes(r.record.desk, desk.keys.station.key.publicKey)) {
-        await tx.saveCopy({ ...copy, deliveryRecord: r.record.bytes, deliveryReceipt: r.receipt, ackedAt: now });
-        acknowledged++;
+      if (r !== undefined && equalBytes(r.record.desk, desk.keys.station.key.publicKey)) {
+        if (await tx.updateCopy(p.from, p.id, relay, p.digest, { deliveryRecord: r.record.bytes, deliveryReceipt: r.receipt, ackedAt: now })) acknowledged++;
       }
+      // Only an invalid copy's alert needs the whole row (its evidence), read after the update.
+      if (p.invalid !== undefined) copies.set(p, await tx.getCopy(p.from, p.id, relay, p.digest));
     }
   }, { durable: false });
   for (const b of badRecords) await raiseBadRecord(desk, relay, b.a, b.f, b.what);

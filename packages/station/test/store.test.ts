@@ -157,6 +157,26 @@ describe('station store (SQLite)', () => {
     expect(await store.getCopy('ir', 'cc'.repeat(16), 'qa', sha256(utf8('two')))).toMatchObject({ errorCode: 'token_invalid' });
   });
 
+  it('updates only the acknowledgement fields of the one copy named, and says whether there was one', async () => {
+    const base: CopyRecord = {
+      from: 'ir', id: 'dd'.repeat(16), relay: 'ch', digest: sha256(utf8('one')), receivedAt: T, seq: 3, token: utf8('token'), receipt: 'receipt',
+      logIndex: 2, valid: false, errorCode: 'signature_invalid', envelope: utf8('evidence'), copyAck: undefined, deliveryRecord: undefined,
+      deliveryReceipt: undefined, ackedAt: undefined, redeliveries: 2,
+    };
+    await store.saveCopy(base);
+    await store.saveCopy({ ...base, relay: 'om' });
+    const other = sha256(utf8('two'));
+    expect(await store.updateCopy('ir', base.id, 'ch', other, { copyAck: utf8('ack') })).toBe(false);
+    expect(await store.updateCopy('ir', base.id, 'qa', base.digest, { copyAck: utf8('ack') })).toBe(false);
+    expect(await store.updateCopy('ir', base.id, 'ch', base.digest, { copyAck: utf8('ack') })).toBe(true);
+    expect(await store.updateCopy('ir', base.id, 'ch', base.digest, { deliveryRecord: utf8('record'), deliveryReceipt: 'dr', ackedAt: T + 5 })).toBe(true);
+    expect(await store.getCopy('ir', base.id, 'ch', base.digest)).toEqual({ ...base, copyAck: utf8('ack'), deliveryRecord: utf8('record'), deliveryReceipt: 'dr', ackedAt: T + 5 });
+    expect(await store.getCopy('ir', base.id, 'om', base.digest)).toEqual({ ...base, relay: 'om' });
+    // A field named as undefined is cleared; one left out is kept.
+    expect(await store.updateCopy('ir', base.id, 'ch', base.digest, { deliveryReceipt: undefined })).toBe(true);
+    expect(await store.getCopy('ir', base.id, 'ch', base.digest)).toMatchObject({ copyAck: utf8('ack'), deliveryRecord: utf8('record'), deliveryReceipt: undefined, ackedAt: T + 5 });
+  });
+
   it('raises an alert once per fact, and resolves it', async () => {
     const a: NewAlert = { kind: 'drop', at: T, relay: 'ch', party: 'ir', note: { from: 'us', id: 'aa'.repeat(16) }, message: 'dropped', evidence: { receipt: 'r', nested: { list: [1, 'x'] } }, dedupeKey: 'drop/ch/aa' };
     const first = await store.raiseAlert(a);

@@ -676,6 +676,24 @@ export class SqliteStationStore implements StationStore {
     return rows.map((r) => this.#copy(r));
   }
 
+  async updateCopy(from: string, id: string, relay: string, digest: Uint8Array, patch: Partial<Pick<CopyRecord, 'copyAck' | 'deliveryRecord' | 'deliveryReceipt' | 'ackedAt'>>): Promise<boolean> {
+    const set: Partial<CopyRow> = {};
+    if ('copyAck' in patch) set.copy_ack = nul(patch.copyAck);
+    if ('deliveryRecord' in patch) set.delivery_record = nul(patch.deliveryRecord);
+    if ('deliveryReceipt' in patch) set.delivery_receipt = nul(patch.deliveryReceipt);
+    if ('ackedAt' in patch) set.acked_at = nul(patch.ackedAt);
+    if (Object.keys(set).length === 0) return (await this.getCopy(from, id, relay, digest)) !== undefined;
+    const r = await this.#db
+      .updateTable('copies')
+      .set(set)
+      .where('from_party', '=', from)
+      .where('id', '=', id)
+      .where('relay', '=', relay)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
   async saveCopy(c: CopyRecord): Promise<void> {
     const row: CopyRow = {
       from_party: c.from,

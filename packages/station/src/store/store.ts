@@ -86,6 +86,12 @@ export interface StationStore {
   listCopies(from: string, id: string): Promise<CopyRecord[]>;
   /** Inserts or replaces the copy (from, id, relay, digest). */
   saveCopy(c: CopyRecord): Promise<void>;
+  /**
+   * Sets the acknowledgement fields of an existing copy, leaving the rest of the row alone;
+   * false if there is no such copy. Acknowledging a copy writes these alone, and reading and
+   * rewriting the whole row (its envelope among it) for them was two statements per copy.
+   */
+  updateCopy(from: string, id: string, relay: string, digest: Uint8Array, patch: Partial<Pick<CopyRecord, 'copyAck' | 'deliveryRecord' | 'deliveryReceipt' | 'ackedAt'>>): Promise<boolean>;
 
   getThread(id: string): Promise<ThreadEntry | undefined>;
   saveThread(t: ThreadEntry): Promise<void>;
