@@ -59,7 +59,7 @@ export async function sendEndToEndAcks(desk: Desk): Promise<AckSent[]> {
         await tx.updateOutgoing(note.id, { closedAt: now });
       });
       const s = await dispatch(desk, note, chosen);
-      const answers = [...s.answers.values()];
+      const answers = s.answered;
       sent.push({
         id: note.id,
         to: sender,

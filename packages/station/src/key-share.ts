@@ -113,7 +113,7 @@ export async function shareKeys(desk: Desk, material: KeyMaterial): Promise<KeyS
     // Nothing acknowledges a key share end to end: no deadline runs for it.
     await desk.store.updateOutgoing(note.id, { closedAt: desk.clock.now() });
     const s = await dispatch(desk, note, chosen);
-    const answers = [...s.answers.values()];
+    const answers = s.answered;
     out.push({
       ...base,
       id: note.id,

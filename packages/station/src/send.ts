@@ -198,7 +198,7 @@ export async function sendNote(desk: Desk, req: SendRequest): Promise<{ result: 
 function resultOf(note: OutgoingNote, s: Submission): SendResult {
   const receipts: SendResult['receipts'] = [];
   const failures: SendResult['failures'] = [];
-  for (const a of s.answers.values()) {
+  for (const a of s.answered) {
     if (a.ok) receipts.push({ relay: a.relay, log_index: a.logIndex ?? 0 });
     else failures.push({ relay: a.relay, code: a.code ?? 'internal', message: a.message ?? '' });
   }

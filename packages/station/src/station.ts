@@ -274,7 +274,7 @@ export class Station {
     });
     await this.#store.updateOutgoing(note.id, { closedAt: this.#desk.clock.now() });
     const s = await dispatch(this.#desk, note, chosen);
-    const answers = [...s.answers.values()];
+    const answers = s.answered;
     return {
       id: note.id,
       thread: note.id,
@@ -414,7 +414,7 @@ export class Station {
       // Nothing acknowledges a bundle: no deadline runs for it.
       await this.#store.updateOutgoing(note.id, { closedAt: this.#desk.clock.now() });
       const s = await dispatch(this.#desk, note, chosen);
-      const answers = [...s.answers.values()];
+      const answers = s.answered;
       out.push({
         party: to,
         id: note.id,

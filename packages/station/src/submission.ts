@@ -45,6 +45,17 @@ export class Submission {
     this.#queue = [...note.failover];
   }
 
+  /**
+   * The answers in the order their relays were started (chosen first, then failovers), not the
+   * order they came back in: what callers report stays the same from run to run.
+   */
+  get answered(): ChannelAnswer[] {
+    return [...this.#started].flatMap((r) => {
+      const a = this.answers.get(r);
+      return a === undefined ? [] : [a];
+    });
+  }
+
   /** Relays started and not yet answered. */
   get waiting(): string[] {
     return [...this.#started].filter((r) => !this.answers.has(r));
