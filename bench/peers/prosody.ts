@@ -5,7 +5,7 @@
  * prosodyctl. The client runs in a child process (xmpp-client.ts) that trusts that certificate.
  * Prosody's offline store does not fsync: not durable in our sense, which the report says.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { emptyReport, fmtNum, summarize, type BenchOptions, type PartReport } from '../lib.js';
 import { findExecutable, freePort, runCommand, startChild, tempDir, waitUntil } from '../support/procs.js';
@@ -70,15 +70,15 @@ export async function runProsody(opts: BenchOptions, payloadBytes: number): Prom
   }), 20_000);
 
   const ms = opts.quick ? 1500 : 5000;
-  const task = { port, domain: DOMAIN, password, ms, payloadBytes, offline: opts.quick ? 1000 : 5000 };
+  const out = join(dir, 'xmpp-result.json');
+  const task = { port, domain: DOMAIN, password, ms, payloadBytes, offline: opts.quick ? 1000 : 5000, out };
   const clientProc = startChild(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'xmpp-client.ts')], {
     env: { ...process.env, BENCH_XMPP: JSON.stringify(task), NODE_EXTRA_CA_CERTS: join(dir, 'cert.pem') },
   });
   const code = await Promise.race([clientProc.exited, new Promise<'timeout'>((resolve) => setTimeout(() => { resolve('timeout'); }, 10 * ms + 120_000).unref())]);
   if (code !== 0) throw new Error(`the XMPP client failed (${String(code)}): ${clientProc.output().trim().slice(-400)}`);
-  const line = clientProc.output().split('\n').find((l) => l.startsWith('{'));
-  if (line === undefined) throw new Error('the XMPP client printed no result');
-  const res = JSON.parse(line) as { online: { sent: number; received: number; seconds: number }; latencies: number[]; offline: { stored: number; seconds: number } };
+  if (!existsSync(out)) throw new Error(`the XMPP client wrote no result: ${clientProc.output().trim().slice(-400)}`);
+  const res = JSON.parse(readFileSync(out, 'utf8')) as { online: { sent: number; received: number; seconds: number }; latencies: number[]; offline: { stored: number; seconds: number } };
   await server.stop();
 
   const l = summarize(res.latencies);
