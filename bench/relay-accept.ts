@@ -282,14 +282,19 @@ export async function measureAccept(o: AcceptOptions): Promise<AcceptResult> {
       note: notes.join('; '),
     };
   } finally {
-    load?.kill();
-    if (load !== undefined) await exited(load);
-    relay.send({ type: 'stop' });
-    const killer = setTimeout(() => relay.kill('SIGKILL'), 30_000);
-    await exited(relay);
-    clearTimeout(killer);
-    await db.drop();
+    await stopRun(relay, load, db);
   }
+}
+
+/** Ends a run: the load generator killed, the relay asked to stop (so a CPU profile is written), the database dropped. */
+export async function stopRun(relay: ChildProcess, load: ChildProcess | undefined, db: ScratchDatabase): Promise<void> {
+  load?.kill();
+  if (load !== undefined) await exited(load);
+  relay.send({ type: 'stop' });
+  const killer = setTimeout(() => relay.kill('SIGKILL'), 30_000);
+  await exited(relay);
+  clearTimeout(killer);
+  await db.drop();
 }
 
 // ── Command line ─────────────────────────────────────────────────────────────────────────

@@ -10,7 +10,7 @@
  *   npx tsx bench/relay-memory.ts [--seconds=600] [--rate=2000]
  */
 import { fileURLToPath } from 'node:url';
-import { collectStderr, exited, freshDatabase, nextMessage, spawnChild } from './relay-accept.js';
+import { collectStderr, freshDatabase, nextMessage, spawnChild, stopRun } from './relay-accept.js';
 
 export interface MemorySample {
   /** Seconds since the load started. */
@@ -113,13 +113,7 @@ export async function measureRelayMemory(o: { seconds: number; rate: number; sam
       flat,
     };
   } finally {
-    load?.kill();
-    if (load !== undefined) await exited(load);
-    relay.send({ type: 'stop' });
-    const killer = setTimeout(() => relay.kill('SIGKILL'), 30_000);
-    await exited(relay);
-    clearTimeout(killer);
-    await db.drop();
+    await stopRun(relay, load, db);
   }
 }
 
