@@ -7,15 +7,14 @@
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemRandom } from '@backchannel/core';
 import { connectHttp, type ConnectRelay } from '../src/desk.js';
 import type { RelayApi } from '../src/relay-client.js';
-import { Station } from '../src/station.js';
+import type { Station } from '../src/station.js';
 import { connectPushWs, type ConnectPush, type WatchEvent } from '../src/watch.js';
 import type { FetchItem } from '../src/relay-wire.js';
 import { eventually } from './fixtures/memory-world.js';
-import { keysOf, makeParty, tempDir, type TestParty } from './fixtures/parties.js';
-import { realRelay, type RealRelay } from './fixtures/real-relays.js';
+import { tempDir } from './fixtures/parties.js';
+import { openDeskPair, type DeskPair } from './fixtures/real-relays.js';
 
 function counting(api: RelayApi, acks: number[]): RelayApi {
   return {
@@ -38,32 +37,19 @@ function counting(api: RelayApi, acks: number[]): RelayApi {
 
 describe('watch: a burst of pushed envelopes is acknowledged in one request', () => {
   const tmp = tempDir('bc-station-watch-batch-');
-  let us: TestParty;
-  let ir: TestParty;
-  let ch: RealRelay;
+  let pair: DeskPair;
   let usDesk: Station;
   let irDesk: Station;
   const acks: number[] = [];
 
   beforeAll(async () => {
-    const now = Date.now() - 60_000;
-    us = await makeParty('us', 'United States', now, systemRandom);
-    ir = await makeParty('ir', 'Iran', now, systemRandom);
-    ch = await realRelay('ch', 'Swiss protecting power', tmp.dir, [us, ir]);
-    const policy = { requestTimeoutMs: 3000, sendTimeoutMs: 4000 };
     const connect: ConnectRelay = (entry, d) => counting(connectHttp(entry, d), acks);
-    usDesk = await Station.open({ path: join(tmp.dir, 'us.db'), keys: keysOf(us), policy, timers: false });
-    irDesk = await Station.open({ path: join(tmp.dir, 'ir.db'), keys: keysOf(ir), policy, timers: false, connect });
-    await usDesk.addRelay(ch.card);
-    await irDesk.addRelay(ch.card);
-    await usDesk.pinParty(JSON.stringify(ir.card), { fingerprint: ir.card.fingerprint });
-    await irDesk.pinParty(JSON.stringify(us.card), { fingerprint: us.card.fingerprint });
+    pair = await openDeskPair(tmp.dir, { timers: false, irConnect: connect });
+    ({ usDesk, irDesk } = pair);
   }, 60_000);
 
   afterAll(async () => {
-    await usDesk.close();
-    await irDesk.close();
-    await ch.stop();
+    await pair.close();
     tmp.remove();
   });
 

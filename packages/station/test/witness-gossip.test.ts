@@ -5,43 +5,30 @@
  * second tree with the relay's log key, as a compromised relay would) with both signed
  * checkpoints as evidence.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ed25519Key, SIGNATURE_TYPE_COSIGNATURE_V1, deriveVkey, formatVkey, openCheckpoint, parseRelayCard, sha256, signCheckpoint, systemRandom } from '@backchannel/core';
-import { Station } from '../src/station.js';
+import { Ed25519Key, SIGNATURE_TYPE_COSIGNATURE_V1, deriveVkey, formatVkey, openCheckpoint, parseRelayCard, sha256, signCheckpoint } from '@backchannel/core';
+import type { Station } from '../src/station.js';
 import { decodeGossip, encodeGossip } from '../src/gossip.js';
-import { keysOf, makeParty, tempDir, type TestParty } from './fixtures/parties.js';
-import { realRelay, type RealRelay } from './fixtures/real-relays.js';
+import { tempDir } from './fixtures/parties.js';
+import { openDeskPair, type DeskPair, type RealRelay } from './fixtures/real-relays.js';
 
 describe('witness quorum and checkpoint gossip', () => {
   const tmp = tempDir('bc-station-gossip-');
-  let us: TestParty;
-  let ir: TestParty;
+  let pair: DeskPair;
   let ch: RealRelay;
   let usDesk: Station;
   let irDesk: Station;
   const witnessKey = formatVkey(deriveVkey(Ed25519Key.generate(), 'witness.example/w1', SIGNATURE_TYPE_COSIGNATURE_V1));
 
   beforeAll(async () => {
-    const now = Date.now() - 60_000;
-    us = await makeParty('us', 'United States', now, systemRandom);
-    ir = await makeParty('ir', 'Iran', now, systemRandom);
-    ch = await realRelay('ch', 'Swiss protecting power', tmp.dir, [us, ir]);
-    const policy = { requestTimeoutMs: 3000, sendTimeoutMs: 4000 };
-    usDesk = await Station.open({ path: join(tmp.dir, 'us.db'), keys: keysOf(us), policy });
-    irDesk = await Station.open({ path: join(tmp.dir, 'ir.db'), keys: keysOf(ir), policy });
-    await usDesk.addRelay(ch.card);
-    await irDesk.addRelay(ch.card);
-    await usDesk.pinParty(JSON.stringify(ir.card), { fingerprint: ir.card.fingerprint });
-    await irDesk.pinParty(JSON.stringify(us.card), { fingerprint: us.card.fingerprint });
+    pair = await openDeskPair(tmp.dir);
+    ({ ch, usDesk, irDesk } = pair);
     for (let i = 0; i < 3; i++) await usDesk.send({ to: 'ir', precedence: 'ROUTINE', subject: `s${i}`, body: `b${i}`, via: ['ch'], failover: 'none' });
     await irDesk.sync();
   }, 60_000);
 
   afterAll(async () => {
-    await usDesk.close();
-    await irDesk.close();
-    await ch.stop();
+    await pair.close();
     tmp.remove();
   });
 
