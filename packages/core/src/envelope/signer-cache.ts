@@ -6,11 +6,10 @@
  * revocations are `verifySignerCertificate`'s, run on every use), so a hit needs byte-identical
  * input and nothing else. Bytes that do not open are never cached: they fail every time.
  */
+import { BoundedCache } from '../bounded-cache.js';
 import { openSignerCertificate, type SignerCertificate } from '../identity/certificate.js';
 
-// Bounded, so a stream of distinct certificates (hostile or not) cannot grow it without limit.
-const MAX_ENTRIES = 256;
-const opened = new Map<string, SignerCertificate>();
+const opened = new BoundedCache<string, SignerCertificate>(256);
 
 function copyOf(c: SignerCertificate): SignerCertificate {
   // Callers get their own arrays: a caller that writes into one must not change the cache.
@@ -23,7 +22,6 @@ export function openSignerCertificateCached(bytes: Uint8Array): SignerCertificat
   const hit = opened.get(k);
   if (hit !== undefined) return copyOf(hit);
   const c = openSignerCertificate(Uint8Array.from(bytes));
-  if (opened.size >= MAX_ENTRIES) opened.delete(opened.keys().next().value!);
   opened.set(k, c);
   return copyOf(c);
 }

@@ -9,6 +9,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { KdfId, type KdfInterface } from '@hpke/core';
+import { BoundedCache } from '../bounded-cache.js';
 import { concatBytes } from '../bytes.js';
 import { asBytes, settle, toOwnArrayBuffer } from './adapt.js';
 
@@ -71,8 +72,7 @@ export function labeledExpand(suiteId: Uint8Array, prk: Uint8Array, label: Uint8
 // (the empty psk_id of mode_base, the envelope's fixed info), the same for every seal and open
 // of a suite. Only these two labels are remembered: every other extract takes secrets.
 const PUBLIC_LABELS = new Set(['psk_id_hash', 'info_hash']);
-const PUBLIC_EXTRACT_MAX = 64;
-const publicExtracts = new Map<string, Uint8Array>();
+const publicExtracts = new BoundedCache<string, Uint8Array>(64);
 
 /** labeledExtract, remembered when its inputs are public by construction (see above). */
 export function labeledExtractPublic(suiteId: Uint8Array, salt: Uint8Array, label: Uint8Array, ikm: Uint8Array): Uint8Array {
@@ -82,7 +82,6 @@ export function labeledExtractPublic(suiteId: Uint8Array, salt: Uint8Array, labe
   let out = publicExtracts.get(k);
   if (out === undefined) {
     out = labeledExtract(suiteId, salt, label, ikm);
-    if (publicExtracts.size >= PUBLIC_EXTRACT_MAX) publicExtracts.delete(publicExtracts.keys().next().value!);
     publicExtracts.set(k, out);
   }
   // A copy: the caller owns what it gets.

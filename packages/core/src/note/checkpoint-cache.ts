@@ -6,17 +6,16 @@
  * (note, key, expected origin), so a hit needs all three identical and nothing else: another
  * text, key or origin is opened afresh. A note that fails is never cached: it fails every time.
  */
+import { BoundedCache } from '../bounded-cache.js';
 import { toBase64 } from '../bytes.js';
 import { openCheckpoint, type OpenedCheckpoint } from './checkpoint.js';
 import type { NoteSignature } from './signed-note.js';
 import type { Vkey } from './vkey.js';
 
-// Bounded, so a stream of distinct notes (hostile or not) cannot grow it without limit: a
-// relay's few recent checkpoints are what repeats.
-const MAX_ENTRIES = 64;
+// A relay's few recent checkpoints are what repeats.
 // Longer notes (many cosignatures) are verified every time rather than held.
 const MAX_NOTE_CHARS = 8192;
-const opened = new Map<string, OpenedCheckpoint>();
+const opened = new BoundedCache<string, OpenedCheckpoint>(64);
 
 function cacheKey(note: string | Uint8Array, logKey: Vkey, origin: string | undefined): string | undefined {
   if (typeof note !== 'string' && !(note instanceof Uint8Array)) return undefined;
@@ -54,14 +53,8 @@ export function openCheckpointCached(note: string | Uint8Array, logKey: Vkey, op
   const k = cacheKey(note, logKey, options.origin);
   if (k === undefined) return openCheckpoint(note, logKey, options);
   const hit = opened.get(k);
-  if (hit !== undefined) {
-    // Most recently used last, so the oldest entry is the one evicted.
-    opened.delete(k);
-    opened.set(k, hit);
-    return copyOf(hit);
-  }
+  if (hit !== undefined) return copyOf(hit);
   const o = openCheckpoint(typeof note === 'string' ? note : Uint8Array.from(note), logKey, options);
-  if (opened.size >= MAX_ENTRIES) opened.delete(opened.keys().next().value!);
   opened.set(k, copyOf(o));
   return o;
 }

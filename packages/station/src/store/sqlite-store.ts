@@ -19,7 +19,7 @@
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, NO_MIGRATIONS, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement, type Transaction } from 'kysely';
-import { equalBytes, openBundle, PRECEDENCES, utf8, fromUtf8, type ContentKind, type Precedence, type Random, type RelayCardJson, type SignedBundle } from '@backchannel/core';
+import { BoundedCache, equalBytes, openBundle, PRECEDENCES, utf8, fromUtf8, type ContentKind, type Precedence, type Random, type RelayCardJson, type SignedBundle } from '@backchannel/core';
 import { StationError } from '../errors.js';
 import { AtRestCipher } from './at-rest.js';
 import { migrationProvider } from './migrations.js';
@@ -118,7 +118,7 @@ const STATEMENT_CACHE_MAX = 256;
  * a query shape is stable, with the values bound as parameters, so the text identifies it.
  */
 export function cachingStatements(sqlite: BetterSqlite3.Database, max = STATEMENT_CACHE_MAX): SqliteDatabase {
-  const cache = new Map<string, SqliteStatement>();
+  const cache = new BoundedCache<string, SqliteStatement>(max);
   return {
     close: () => {
       cache.clear();
@@ -126,15 +126,10 @@ export function cachingStatements(sqlite: BetterSqlite3.Database, max = STATEMEN
     },
     prepare: (text: string): SqliteStatement => {
       let stmt = cache.get(text);
-      if (stmt !== undefined) {
-        // Most recently used last, so the first entry is the one to drop.
-        cache.delete(text);
+      if (stmt === undefined) {
+        stmt = sqlite.prepare(text);
         cache.set(text, stmt);
-        return stmt;
       }
-      stmt = sqlite.prepare(text);
-      if (cache.size >= max) cache.delete(cache.keys().next().value!);
-      cache.set(text, stmt);
       return stmt;
     },
   };
