@@ -3,7 +3,7 @@
  * The two differences are named where they occur: row locks (`FOR UPDATE`, PostgreSQL only;
  * SQLite's single writer serializes transactions anyway) and the error codes of a full disk.
  */
-import type { NodeId } from '@backchannel/core';
+import { PRECEDENCES, type NodeId } from '@backchannel/core';
 import type { CompiledQuery, Kysely, Transaction } from 'kysely';
 import { RelayError, storageFailureCode } from '../errors.js';
 import type { Dialect } from './migrations.js';
@@ -463,6 +463,16 @@ export class KyselyRelayStore implements RelayStore {
 
   // ── Desks ──────────────────────────────────────────────────────────────────────────────
 
+  /**
+   * A page for the desk: with a cursor, first what was handed out after it and not confirmed,
+   * then envelopes never handed to it, FLASH first, each under the desk's next sequence.
+   *
+   * What the desk has not been handed is kept in `desk_pending`, filled from the envelopes
+   * committed since its last fetch (`scanNewEnvelopes`) and emptied as items are assigned, so
+   * a fetch walks what is new and the page it returns, never the party's retained history.
+   * One transaction per fetch, and one desk's fetches are serialized: SQLite's transactions
+   * take the write lock at BEGIN (open-store.ts), PostgreSQL locks the desk's row.
+   */
   async fetchForDesk(req: FetchRequest): Promise<FetchResult> {
     const desk = blob(req.desk);
     return this.transaction(async (trx) => {
@@ -472,28 +482,46 @@ export class KyselyRelayStore implements RelayStore {
         .onConflict((oc) => oc.column('desk').doNothing())
         .execute();
       // Two requests of one desk must not hand out the same sequence numbers.
-      let q = trx.selectFrom('desks').select(['last_seq']).where('desk', '=', desk);
+      let q = trx.selectFrom('desks').select(['last_seq', 'confirmed_to', 'scanned_to', 'scan_party']).where('desk', '=', desk);
       if (this.dialect === 'postgres') q = q.forUpdate();
-      const { last_seq: lastSeq } = await q.executeTakeFirstOrThrow();
+      const state = await q.executeTakeFirstOrThrow();
+      const lastSeq = state.last_seq;
 
       const items: DeskItem[] = [];
       if (req.after !== undefined) {
         const cursor = Math.min(req.after, lastSeq);
-        await trx.updateTable('desk_items').set({ fetched: req.now }).where('desk', '=', desk).where('seq', '<=', cursor).where('fetched', 'is', null).execute();
+        // Every item up to `confirmed_to` is confirmed already (items are only ever added above
+        // `last_seq`, and `fetched` is never cleared): only the range the cursor newly passed
+        // is walked, not the desk's whole history.
+        if (cursor > state.confirmed_to) {
+          await trx
+            .updateTable('desk_items')
+            .set({ fetched: req.now })
+            .where('desk', '=', desk)
+            .where('seq', '>', state.confirmed_to)
+            .where('seq', '<=', cursor)
+            .where('fetched', 'is', null)
+            .execute();
+          await trx.updateTable('desks').set({ confirmed_to: cursor }).where('desk', '=', desk).execute();
+        }
         // Items handed out before but not confirmed: the last response may have been lost.
         const again = await this.selectDeskItems(trx, desk, cursor, req.limit + 1);
         if (again.length > req.limit) return { items: again.slice(0, req.limit), more: true };
         items.push(...again);
       }
+      const scannedTo = await this.scanNewEnvelopes(trx, desk, req.party, state.scanned_to, state.scan_party);
       const room = req.limit - items.length;
-      const pending = await this.selectPending(trx, desk, req.party, room + 1);
+      const pending = await this.selectPending(trx, desk, room + 1);
       const fresh = pending.slice(0, room);
       if (fresh.length > 0) {
         await trx
           .insertInto('desk_items')
           .values(fresh.map((e, i) => ({ desk, seq: lastSeq + 1 + i, leaf_index: e.index, assigned: req.now, fetched: null })))
           .execute();
-        await trx.updateTable('desks').set({ last_seq: lastSeq + fresh.length }).where('desk', '=', desk).execute();
+        await this.dropPending(trx, desk, fresh.map((e) => ({ prec: e.prec, index: e.index })));
+      }
+      if (fresh.length > 0 || scannedTo !== state.scanned_to || state.scan_party !== req.party) {
+        await trx.updateTable('desks').set({ last_seq: lastSeq + fresh.length, scanned_to: scannedTo, scan_party: req.party }).where('desk', '=', desk).execute();
       }
       for (const [i, e] of fresh.entries()) items.push({ seq: lastSeq + 1 + i, assigned: req.now, envelope: e });
       return { items, more: pending.length > room };
@@ -514,23 +542,104 @@ export class KyselyRelayStore implements RelayStore {
     return rows.map((r) => ({ seq: r.seq, assigned: r.assigned, envelope: envelopeFromRow(r) }));
   }
 
-  /** Envelopes for the desk never handed to it: to its party, or sent by its party from another desk. FLASH first. */
-  private async selectPending(trx: Transaction<RelayDatabase>, desk: Buffer, party: string, limit: number): Promise<StoredEnvelope[]> {
-    if (limit <= 0) return [];
-    const rows = await trx
-      .selectFrom('envelopes as e')
-      .select(ENVELOPE_COLUMNS.map((c) => `e.${c}` as const))
-      .where((eb) =>
-        eb.and([
-          eb.or([eb('e.to_party', '=', party), eb.and([eb('e.from_party', '=', party), eb('e.station', '!=', desk)])]),
-          eb.not(eb.exists(eb.selectFrom('desk_items as d').select('d.seq').where('d.desk', '=', desk).whereRef('d.leaf_index', '=', 'e.leaf_index'))),
-        ]),
-      )
-      .orderBy('e.prec')
-      .orderBy('e.leaf_index')
-      .limit(limit)
+  /**
+   * Adds to `desk_pending` the envelopes for the desk committed since its last scan: to its
+   * party, or sent by its party from another desk; returns the new `scanned_to`.
+   *
+   * The scan stops at M, the highest envelope leaf index visible now. Every envelope with an
+   * index up to M is committed and visible too: the log manager commits one batch at a time,
+   * awaiting each before the next, with leaf indexes growing from batch to batch, so a batch
+   * that commits while this runs holds indexes above M and the next fetch picks it up (the
+   * push hub fetches again after every commit). M is read in a statement of its own and bounds
+   * the inserts, since PostgreSQL's READ COMMITTED gives each statement a newer snapshot.
+   * Retention may have deleted the newest envelopes, so M can be below the last scan's; the
+   * mark never moves back.
+   *
+   * Each insert is a range scan over new rows only: `prec IN (0..3)` with the leaf index range
+   * lets an index seek each precedence's rows of `envelopes_to` / `envelopes_from` (party,
+   * prec, leaf_index) past the mark, which neither PostgreSQL 15 nor SQLite without ANALYZE
+   * does over a middle column left open (`prec` holds only PRECEDENCES' codes: the log manager
+   * stores `precedenceCode`). SQLite takes those seeks; PostgreSQL takes them or, for a short
+   * range, the primary key's range over the new leaves. The "not yet handed" filter matters
+   * only for the first scan of a desk (from -1), the one-off walk through its party's history
+   * for a new desk or a desk of a database older than `desk_pending`.
+   *
+   * A desk whose last scan was made for another party (its key enrolled in two bundles)
+   * starts over from -1, so the page is always what the plain definition gives for `party`.
+   */
+  private async scanNewEnvelopes(trx: Transaction<RelayDatabase>, desk: Buffer, party: string, scannedTo: number, scanParty: string | null): Promise<number> {
+    let from = scannedTo;
+    if (scanParty !== party) {
+      await trx.deleteFrom('desk_pending').where('desk', '=', desk).execute();
+      from = -1;
+    }
+    const r = await trx.selectFrom('envelopes').select((eb) => eb.fn.max('leaf_index').as('m')).executeTakeFirst();
+    // MAX over no rows is NULL, whatever Kysely's column type says.
+    const m: unknown = r?.m;
+    const top = typeof m === 'number' ? m : -1;
+    if (top <= from) return from;
+    const precs = PRECEDENCES.map((_, i) => i);
+    const scan = (by: 'to' | 'from') =>
+      trx
+        .selectFrom('envelopes as e')
+        .select((eb) => [eb.val(desk).as('desk'), 'e.prec', 'e.leaf_index'])
+        .where(by === 'to' ? 'e.to_party' : 'e.from_party', '=', party)
+        .where('e.prec', 'in', precs)
+        .where('e.leaf_index', '>', from)
+        .where('e.leaf_index', '<=', top)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom('desk_items as d').select('d.seq').where('d.desk', '=', desk).whereRef('d.leaf_index', '=', 'e.leaf_index'))));
+    await trx.insertInto('desk_pending').columns(['desk', 'prec', 'leaf_index']).expression(scan('to')).execute();
+    // Disjoint from the first: an envelope of the party to itself was taken there, whichever desk sent it.
+    await trx
+      .insertInto('desk_pending')
+      .columns(['desk', 'prec', 'leaf_index'])
+      .expression(scan('from').where('e.to_party', '!=', party).where('e.station', '!=', desk))
       .execute();
-    return rows.map(envelopeFromRow);
+    return top;
+  }
+
+  /**
+   * The first `limit` envelopes waiting for the desk: FLASH first, then by leaf index. A row
+   * whose envelope is gone is dropped and the page read again. Retention deletes the pending
+   * rows of what it deletes, but on PostgreSQL a fetch that read an envelope before the
+   * deletion committed can still add its row after; nothing may stall behind such a row.
+   */
+  private async selectPending(trx: Transaction<RelayDatabase>, desk: Buffer, limit: number): Promise<StoredEnvelope[]> {
+    if (limit <= 0) return [];
+    for (;;) {
+      const rows = await trx
+        .selectFrom('desk_pending as p')
+        .leftJoin('envelopes as e', 'e.leaf_index', 'p.leaf_index')
+        .select(['p.prec as pending_prec', 'p.leaf_index as pending_index'])
+        .select(ENVELOPE_COLUMNS.map((c) => `e.${c}` as const))
+        .where('p.desk', '=', desk)
+        .orderBy('p.prec')
+        .orderBy('p.leaf_index')
+        .limit(limit)
+        .execute();
+      const gone = rows.filter((x) => x.leaf_index === null);
+      if (gone.length === 0) return rows.map((x) => envelopeFromRow(x as EnvelopesTable));
+      await this.dropPending(trx, desk, gone.map((x) => ({ prec: x.pending_prec, index: x.pending_index })));
+    }
+  }
+
+  /**
+   * Deletes the desk's pending rows by their whole key, one statement per precedence: with the
+   * precedences OR-ed in one statement SQLite walks every pending row of the desk instead of
+   * seeking each key, and a desk far behind would pay for its whole backlog on every page.
+   */
+  private async dropPending(trx: Transaction<RelayDatabase>, desk: Buffer, keys: readonly { prec: number; index: number }[]): Promise<void> {
+    const byPrec = new Map<number, number[]>();
+    for (const k of keys) {
+      const l = byPrec.get(k.prec);
+      if (l === undefined) byPrec.set(k.prec, [k.index]);
+      else l.push(k.index);
+    }
+    for (const [prec, idxs] of byPrec) {
+      for (const part of chunks(idxs, ROWS_PER_INSERT)) {
+        await trx.deleteFrom('desk_pending').where('desk', '=', desk).where('prec', '=', prec).where('leaf_index', 'in', part).execute();
+      }
+    }
   }
 
   async findDeliveredCopies(desk: Uint8Array, keys: readonly EnvelopeKey[]): Promise<DeliveredCopy[]> {
@@ -632,6 +741,7 @@ export class KyselyRelayStore implements RelayStore {
           .onConflict((oc) => oc.columns(['from_party', 'env_id']).doNothing())
           .execute();
         await trx.deleteFrom('desk_items').where('leaf_index', 'in', part).execute();
+        await trx.deleteFrom('desk_pending').where('leaf_index', 'in', part).execute();
         await trx.deleteFrom('envelopes').where('leaf_index', 'in', part).execute();
       }
     });

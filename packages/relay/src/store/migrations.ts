@@ -191,10 +191,46 @@ function statements(bytes: 'blob' | 'bytea'): Migration {
   };
 }
 
+/**
+ * What each desk has still to be handed, so a fetch costs what is new rather than the party's
+ * retained history (kysely-store.ts, `fetchForDesk`). `desks.confirmed_to` is the highest
+ * cursor applied: every item up to it is confirmed (0, below the first sequence 1, for an
+ * older desk, whose next cursor walks its items once). `desks.scanned_to` is the highest
+ * envelope leaf index already considered for the desk: -1, not 0, for nothing considered,
+ * because leaf 0 is the log's first leaf and may be an envelope. `desks.scan_party` is the
+ * party the scan was made for (a station key enrolled in two bundles fetches as either);
+ * NULL, as every desk of an older database has it, makes the next fetch scan once from the
+ * start with the old "not yet handed" filter, which is exact and one-off.
+ */
+function deskPending(bytes: 'blob' | 'bytea'): Migration {
+  return {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('desk_pending')
+        .addColumn('desk', bytes, (c) => c.notNull())
+        .addColumn('prec', 'integer', (c) => c.notNull())
+        .addColumn('leaf_index', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('desk_pending_pk', ['desk', 'prec', 'leaf_index'])
+        .execute();
+      // Retention deletes by envelope.
+      await db.schema.createIndex('desk_pending_leaf').on('desk_pending').columns(['leaf_index']).execute();
+      await db.schema.alterTable('desks').addColumn('confirmed_to', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.alterTable('desks').addColumn('scanned_to', 'bigint', (c) => c.notNull().defaultTo(-1)).execute();
+      await db.schema.alterTable('desks').addColumn('scan_party', 'text').execute();
+    },
+    async down(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('desks').dropColumn('scan_party').execute();
+      await db.schema.alterTable('desks').dropColumn('scanned_to').execute();
+      await db.schema.alterTable('desks').dropColumn('confirmed_to').execute();
+      await db.schema.dropTable('desk_pending').execute();
+    },
+  };
+}
+
 /** The migrations, by name (applied in name order). */
 export function relayMigrations(dialect: Dialect): MigrationProvider {
   const bytes = dialect === 'postgres' ? 'bytea' : 'blob';
   return {
-    getMigrations: () => Promise.resolve({ '0001_initial': initial(bytes), '0002_witnesses': witnesses(bytes), '0003_statements': statements(bytes) }),
+    getMigrations: () => Promise.resolve({ '0001_initial': initial(bytes), '0002_witnesses': witnesses(bytes), '0003_statements': statements(bytes), '0004_desk_pending': deskPending(bytes) }),
   };
 }

@@ -1,3 +1,4 @@
+import type { Generated } from 'kysely';
 import type { WitnessLogsTable } from '../witness/witness-store.js';
 
 /**
@@ -86,6 +87,19 @@ export interface DesksTable {
   party: string;
   last_seq: number;
   created: number;
+  /** The highest cursor applied: every item with a sequence up to it is confirmed. */
+  confirmed_to: Generated<number>;
+  /** The highest envelope leaf index already considered for `desk_pending`; -1 for none. */
+  scanned_to: Generated<number>;
+  /** The party `scanned_to` and `desk_pending` were computed for; NULL: not yet scanned. */
+  scan_party: string | null;
+}
+
+/** An envelope for the desk not yet handed to it (no `desk_items` row), in the order it is served. */
+export interface DeskPendingTable {
+  desk: Uint8Array;
+  prec: number;
+  leaf_index: number;
 }
 
 /** An envelope handed to a desk under the desk's sequence `seq`. */
@@ -155,6 +169,7 @@ export interface RelayDatabase {
   checkpoints: CheckpointsTable;
   desks: DesksTable;
   desk_items: DeskItemsTable;
+  desk_pending: DeskPendingTable;
   delivery_records: DeliveryRecordsTable;
   request_nonces: RequestNoncesTable;
   witness_logs: WitnessLogsTable;

@@ -2,7 +2,7 @@
 import { sql } from 'kysely';
 import type { KyselyRelayStore } from '../../src/store/kysely-store.js';
 
-const TABLES = ['parties', 'envelopes', 'equivocations', 'tombstones', 'leaves', 'nodes', 'checkpoints', 'desks', 'desk_items', 'delivery_records', 'request_nonces'];
+const TABLES = ['parties', 'envelopes', 'equivocations', 'tombstones', 'leaves', 'nodes', 'checkpoints', 'desks', 'desk_items', 'desk_pending', 'delivery_records', 'request_nonces'];
 
 export async function snapshot(store: KyselyRelayStore): Promise<Record<string, number | string>> {
   const db = store.db;

@@ -14,7 +14,7 @@ import { migrateStoreDown, openStore } from '../../src/store/open-store.js';
 import type { CommitBatch, NewEnvelope } from '../../src/store/relay-store.js';
 import { backends, pgAdminUrl, sqliteDb, testDb, type TestDb } from '../helpers/databases.js';
 
-const TABLES = ['parties', 'envelopes', 'equivocations', 'tombstones', 'leaves', 'nodes', 'checkpoints', 'desks', 'desk_items', 'delivery_records', 'request_nonces'];
+const TABLES = ['parties', 'envelopes', 'equivocations', 'tombstones', 'leaves', 'nodes', 'checkpoints', 'desks', 'desk_items', 'desk_pending', 'delivery_records', 'request_nonces'];
 
 async function wipe(store: KyselyRelayStore): Promise<void> {
   const k = store.db;
@@ -225,7 +225,7 @@ describe.each(backends())('migrations on %s', (backend) => {
       expect(await again.listParties()).toEqual([]);
       await again.close();
       expect(await tableNames(db)).toEqual(
-        ['checkpoints', 'cosignatures', 'delivery_records', 'desk_items', 'desks', 'envelopes', 'equivocations', 'leaves', 'nodes', 'parties', 'request_nonces', 'statements', 'tombstones', 'witness_logs'],
+        ['checkpoints', 'cosignatures', 'delivery_records', 'desk_items', 'desk_pending', 'desks', 'envelopes', 'equivocations', 'leaves', 'nodes', 'parties', 'request_nonces', 'statements', 'tombstones', 'witness_logs'],
       );
     } finally {
       await db.drop();
