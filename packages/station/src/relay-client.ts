@@ -5,9 +5,17 @@
  * hangs the caller: it fails with `relay_unreachable` or `relay_timeout`, and the station fails
  * over.
  *
+ * It speaks node:http(s) over one keep-alive agent per client rather than WHATWG fetch: a desk
+ * makes several requests per note, and fetch's streams and objects made a loopback round trip
+ * cost about twice what node:http takes. What fetch did for us is therefore done here: the deadline over the whole exchange,
+ * no redirects, and the caps on the answer's size. Idle sockets never keep the process alive
+ * (Node unrefs an agent's free sockets), so a CLI command still exits when it is done.
+ *
  * `RelayApi` is the interface the station uses; `HttpRelayClient` is the real one. Tests of
  * timers and merging may put an in-process relay behind the same interface.
  */
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { signRequest, toBase64Url, type Ed25519Key, type Random } from '@backchannel/core';
 import type { Clock } from './clock.js';
 import { StationError } from './errors.js';
@@ -66,6 +74,16 @@ const CBOR = 'application/cbor';
 /** The largest answer read: beyond it the relay is cut off (a hostile relay cannot exhaust our memory). */
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 const MAX_ERROR_BYTES = 64 * 1024;
+/** The statuses fetch treats as redirects (WHATWG Fetch, "redirect status"). */
+const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+/**
+ * LIFO reuses the most recently used socket, so sockets beyond the burst go idle and are closed.
+ * An idle socket is closed after 4 s (undici's default, what fetch did): well before the relay
+ * closes its end (build-app.ts keeps idle connections 10 s), so a request is seldom written into
+ * a connection the relay is closing at that moment (it would fail with `relay_unreachable`). The timeout touches only idle sockets; the
+ * deadline of a request in flight is the client's own.
+ */
+const AGENT_OPTIONS = { keepAlive: true, maxSockets: 64, scheduling: 'lifo', timeout: 4000 } as const;
 
 type Method = 'GET' | 'POST';
 
@@ -73,12 +91,22 @@ export class HttpRelayClient implements RelayApi {
   readonly id: string;
   readonly #base: URL;
   readonly #o: HttpRelayClientOptions;
+  readonly #agent: HttpAgent;
 
   constructor(o: HttpRelayClientOptions) {
     this.id = o.id;
     this.#o = o;
     // A trailing slash makes relative routes resolve under the card's path, if it has one.
     this.#base = new URL(o.url.endsWith('/') ? o.url : `${o.url}/`);
+    this.#agent = this.#base.protocol === 'https:' ? new HttpsAgent(AGENT_OPTIONS) : new HttpAgent(AGENT_OPTIONS);
+  }
+
+  /**
+   * Closes the connections to the relay (requests in flight fail with `relay_unreachable`; a later
+   * request opens new ones). Not needed before exit: idle connections do not hold the process.
+   */
+  close(): void {
+    this.#agent.destroy();
   }
 
   async submit(envelope: Uint8Array, token: Uint8Array): Promise<SubmitAnswer> {
@@ -138,7 +166,10 @@ export class HttpRelayClient implements RelayApi {
   async #request(method: Method, route: string, body: Uint8Array | undefined, signed: boolean, accept: string): Promise<Uint8Array> {
     const url = new URL(route, this.#base);
     const headers: Record<string, string> = { accept };
-    if (body !== undefined) headers['content-type'] = CBOR;
+    if (body !== undefined) {
+      headers['content-type'] = CBOR;
+      headers['content-length'] = String(body.length);
+    }
     if (signed) {
       const req = signRequest(this.#o.station, {
         party: this.#o.party,
@@ -150,33 +181,92 @@ export class HttpRelayClient implements RelayApi {
       });
       headers['backchannel-request'] = toBase64Url(req);
     }
-    // Real time bounds the request whatever the injected clock says: it guards the process
-    // against a stalled socket, which no test clock can advance.
-    const signal = AbortSignal.timeout(this.#o.timeoutMs);
-    let res: Response;
-    try {
-      res = await fetch(url, { method, headers, body: body === undefined ? null : new Uint8Array(body), signal, redirect: 'error' });
-    } catch (cause) {
-      throw this.#transportError(cause, method, route);
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = await readCapped(res, res.ok ? MAX_ANSWER_BYTES : MAX_ERROR_BYTES);
-    } catch (cause) {
-      if (cause instanceof StationError) throw cause;
-      throw this.#transportError(cause, method, route);
-    }
-    if (!res.ok) throw this.#refusal(res.status, bytes, method, route);
+    const { status, bytes } = await this.#exchange(url, method, route, headers, body);
+    if (status < 200 || status > 299) throw this.#refusal(status, bytes, method, route);
     return bytes;
   }
 
-  #transportError(cause: unknown, method: Method, route: string): StationError {
-    const name = cause instanceof Error ? cause.name : '';
-    if (name === 'TimeoutError' || name === 'AbortError') {
-      return new StationError('relay_timeout', `relay ${this.id} did not answer ${method} /${route} within ${this.#o.timeoutMs} ms`, { cause });
-    }
-    const detail = cause instanceof Error && cause.cause instanceof Error ? cause.cause.message : cause instanceof Error ? cause.message : String(cause);
-    return new StationError('relay_unreachable', `relay ${this.id} at ${this.#o.url} cannot be reached (${detail})`, { cause });
+  /**
+   * One request and its whole answer, or a typed error. Settles once: whichever of the answer's
+   * end, a transport error, a cap or the deadline comes first wins, and the others are ignored.
+   */
+  #exchange(url: URL, method: Method, route: string, headers: Record<string, string>, body: Uint8Array | undefined): Promise<{ status: number; bytes: Uint8Array }> {
+    const send = url.protocol === 'https:' ? httpsRequest : url.protocol === 'http:' ? httpRequest : undefined;
+    if (send === undefined) return Promise.reject(this.#unreachable(new Error(`unsupported protocol ${url.protocol}`)));
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      let req: ClientRequest | undefined;
+      let res: IncomingMessage | undefined;
+      const fail = (e: StationError): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        // Destroying rather than draining: the socket is not returned to the agent, so a relay
+        // cut off mid-answer (or that ran out the clock) never hands its leftovers to the next request.
+        res?.destroy();
+        req?.destroy();
+        reject(e);
+      };
+      // Real time bounds the whole exchange (connect, send, answer body) whatever the injected
+      // clock says: it guards the process against a stalled socket, which no test clock can advance.
+      const timer = setTimeout(() => {
+        fail(new StationError('relay_timeout', `relay ${this.id} did not answer ${method} /${route} within ${this.#o.timeoutMs} ms`));
+      }, this.#o.timeoutMs);
+      try {
+        req = send(url, { method, headers, agent: this.#agent });
+      } catch (cause) {
+        fail(this.#unreachable(cause));
+        return;
+      }
+      req.on('error', (cause) => {
+        fail(this.#unreachable(cause));
+      });
+      req.on('response', (r: IncomingMessage) => {
+        res = r;
+        const status = r.statusCode ?? 0;
+        // Redirects are not followed: the desk talks to the URL it pinned from the relay's card,
+        // nowhere else. As under fetch's `redirect: 'error'`, a redirect status is a transport
+        // failure (relay_unreachable), never success; the other 3xx are refusals like any non-2xx.
+        if (REDIRECTS.has(status)) {
+          fail(this.#unreachable(new Error(`unexpected redirect, HTTP ${status}`)));
+          return;
+        }
+        const max = status >= 200 && status <= 299 ? MAX_ANSWER_BYTES : MAX_ERROR_BYTES;
+        const declared = Number(r.headers['content-length'] ?? '0');
+        if (declared > max) {
+          fail(new StationError('relay_response_invalid', `the relay's answer of ${declared} bytes exceeds ${max}`));
+          return;
+        }
+        // The relay chooses how much it streams: the cap is also enforced as it arrives, whatever
+        // it declared (or with no length at all, chunked).
+        const chunks: Buffer[] = [];
+        let total = 0;
+        r.on('data', (c: Buffer) => {
+          total += c.length;
+          if (total > max) fail(new StationError('relay_response_invalid', `the relay's answer exceeds ${max} bytes`));
+          else chunks.push(c);
+        });
+        r.on('error', (cause) => {
+          fail(this.#unreachable(cause));
+        });
+        r.on('close', () => {
+          // A connection that ends before the answer is complete (a relay that died mid-answer).
+          if (!r.complete) fail(this.#unreachable(new Error('the connection closed before the answer was complete')));
+        });
+        r.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          resolve({ status, bytes: concat(chunks, total) });
+        });
+      });
+      // The body goes out as is: node:http writes a Uint8Array without copying it.
+      req.end(body);
+    });
+  }
+
+  #unreachable(cause: unknown): StationError {
+    return new StationError('relay_unreachable', `relay ${this.id} at ${this.#o.url} cannot be reached (${describeCause(cause)})`, { cause });
   }
 
   #refusal(status: number, bytes: Uint8Array, method: Method, route: string): StationError {
@@ -196,26 +286,18 @@ export class HttpRelayClient implements RelayApi {
   }
 }
 
-async function readCapped(res: Response, max: number): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? '0');
-  if (declared > max) {
-    await res.body?.cancel();
-    throw new StationError('relay_response_invalid', `the relay's answer of ${declared} bytes exceeds ${max}`);
-  }
-  if (res.body === null) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel();
-      throw new StationError('relay_response_invalid', `the relay's answer exceeds ${max} bytes`);
-    }
-    chunks.push(value);
-  }
+/**
+ * The detail of a transport error. Node reports a failed connection to every address of a name
+ * (localhost: ::1 and 127.0.0.1) as an AggregateError with an empty message: its parts say why.
+ */
+function describeCause(cause: unknown): string {
+  if (cause instanceof AggregateError && cause.errors.length > 0) return cause.errors.map(describeCause).join('; ');
+  if (cause instanceof Error) return cause.message !== '' ? cause.message : ((cause as NodeJS.ErrnoException).code ?? cause.name);
+  return String(cause);
+}
+
+/** The answer as one Uint8Array of its own (not a view into a socket's pooled buffer). */
+function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);
   let off = 0;
   for (const c of chunks) {
