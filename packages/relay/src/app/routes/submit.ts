@@ -13,10 +13,11 @@
  * envelope's station signature is verified too when the operator asks for it
  * (`verifyEnvelopeSignature`), before the token, as a second job in the same pool call.
  * Verification runs in the worker pool (verify/ed25519-pool.ts), so the event loop parses and
- * commits while other cores verify.
+ * commits while other cores verify; a submission alone, with the pool idle, is verified here
+ * instead, since at low load the thread hand-offs cost more latency than the check.
  */
 import { BackchannelError, checkSubmissionToken, findStation, isBackchannelError, parseEnvelope, type SubmissionToken } from '@backchannel/core';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RelayError } from '../../errors.js';
 import type { ApiCatalog } from '../api-catalog.js';
 import { CBOR, encodeSubmitResponse, sendCbor } from '../cbor-body.js';
@@ -33,6 +34,10 @@ function tokenInvalid(cause: unknown): unknown {
 }
 
 export function registerSubmitRoutes(app: FastifyInstance, catalog: ApiCatalog, ctx: RelayContext): void {
+  // Submissions between their first check and their answer. A submission alone verifies on
+  // this thread when the pool is idle: at low load the hand-offs to a worker and back cost
+  // more latency than the check itself; under load the pool keeps this thread free.
+  let inProgress = 0;
   addRoute(
     app,
     catalog,
@@ -51,61 +56,69 @@ export function registerSubmitRoutes(app: FastifyInstance, catalog: ApiCatalog, 
       },
     },
     async (req, reply) => {
-      const body = req.body as SubmitBody;
-      const now = ctx.clock();
-      // 1. Structure and header (attacker bytes are parsed here, nothing verified yet).
-      const env = parseEnvelope(body.envelope);
-      const h = env.header;
-      // 2. The mandate and the pair.
-      const { sender } = await ctx.mandate.requirePair(h.from, h.to);
-      const bundle = sender.signed.bundle;
-      // 3. The station under the newest bundle held, judged now.
-      findStation(bundle, h.station, now);
-      // 4. The bundle the envelope names must not be newer than ours.
-      if (h.bundleSeq > bundle.seq) {
-        throw new BackchannelError('bundle_stale', `the envelope names ${h.from}'s bundle ${h.bundleSeq}; this relay holds ${bundle.seq}: post the newer bundle first`);
-      }
-      if (bundle.party !== h.from) throw new BackchannelError('key_unknown', `bundle is for ${bundle.party}, not ${h.from}`);
-      // 5 and 6: the signatures, at once in the pool; the token's structure is read first.
-      let wrapper: TokenWrapper | undefined;
-      let wrapperError: unknown;
+      inProgress++;
       try {
-        wrapper = readTokenWrapper(body.token);
-      } catch (cause) {
-        wrapperError = cause;
+        return await submit(req.body as SubmitBody, reply);
+      } finally {
+        inProgress--;
       }
-      const jobs: VerifyJob[] = [];
-      if (ctx.verifyEnvelopeSignature) jobs.push(stationSignatureJob(env));
-      if (wrapper !== undefined) jobs.push(tokenSignatureJob(wrapper));
-      const results = jobs.length === 0 ? [] : await sharedVerifyPool().verify(jobs);
-      // 5. The station signature, when the operator has it checked here too.
-      if (ctx.verifyEnvelopeSignature) {
-        const station = results.shift();
-        if (station === 'key_invalid') throw new BackchannelError('key_invalid', 'the station key is not an Ed25519 public key');
-        if (station !== 'valid') throw new BackchannelError('signature_invalid', 'the station signature on the envelope does not verify');
-      }
-      // 6. The token: signed by the key it names, then this relay's origin, this envelope, this party, this station, fresh.
-      const tokenSig = results.shift();
-      let token: SubmissionToken;
-      try {
-        if (wrapper === undefined) throw wrapperError;
-        if (tokenSig === 'key_invalid') throw new BackchannelError('key_invalid', 'not an Ed25519 public key');
-        if (tokenSig !== 'valid') throw new BackchannelError('signature_invalid', 'signature does not verify (backchannel/v1/submit)');
-        token = readTokenBody(wrapper);
-      } catch (cause) {
-        throw tokenInvalid(cause);
-      }
-      checkSubmissionToken(token, { origin: ctx.origin, digest: env.digest, party: h.from, station: h.station, now });
-      // 7. Per-station rate limit.
-      ctx.stationLimiter.take(h.station);
-      // 8. The group commit; the receipt exists only once it has returned.
-      const out = await ctx.log.submit({ envelope: env, token, received: now });
-      if (out.duplicate) ctx.metrics.duplicates.inc();
-      else ctx.metrics.accepted.inc();
-      return reply.type(CBOR).send(encodeSubmitResponse(out.index, out.receipt, out.duplicate));
     },
     { bodyLimit: ctx.limits.submitBodyBytes },
   );
+
+  async function submit(body: SubmitBody, reply: FastifyReply): Promise<FastifyReply> {
+    const now = ctx.clock();
+    // 1. Structure and header (attacker bytes are parsed here, nothing verified yet).
+    const env = parseEnvelope(body.envelope);
+    const h = env.header;
+    // 2. The mandate and the pair.
+    const { sender } = await ctx.mandate.requirePair(h.from, h.to);
+    const bundle = sender.signed.bundle;
+    // 3. The station under the newest bundle held, judged now.
+    findStation(bundle, h.station, now);
+    // 4. The bundle the envelope names must not be newer than ours.
+    if (h.bundleSeq > bundle.seq) {
+      throw new BackchannelError('bundle_stale', `the envelope names ${h.from}'s bundle ${h.bundleSeq}; this relay holds ${bundle.seq}: post the newer bundle first`);
+    }
+    if (bundle.party !== h.from) throw new BackchannelError('key_unknown', `bundle is for ${bundle.party}, not ${h.from}`);
+    // 5 and 6: the signatures, at once in the pool; the token's structure is read first.
+    let wrapper: TokenWrapper | undefined;
+    let wrapperError: unknown;
+    try {
+      wrapper = readTokenWrapper(body.token);
+    } catch (cause) {
+      wrapperError = cause;
+    }
+    const jobs: VerifyJob[] = [];
+    if (ctx.verifyEnvelopeSignature) jobs.push(stationSignatureJob(env));
+    if (wrapper !== undefined) jobs.push(tokenSignatureJob(wrapper));
+    const results = jobs.length === 0 ? [] : await sharedVerifyPool().verify(jobs, { inlineWhenIdle: inProgress === 1 });
+    // 5. The station signature, when the operator has it checked here too.
+    if (ctx.verifyEnvelopeSignature) {
+      const station = results.shift();
+      if (station === 'key_invalid') throw new BackchannelError('key_invalid', 'the station key is not an Ed25519 public key');
+      if (station !== 'valid') throw new BackchannelError('signature_invalid', 'the station signature on the envelope does not verify');
+    }
+    // 6. The token: signed by the key it names, then this relay's origin, this envelope, this party, this station, fresh.
+    const tokenSig = results.shift();
+    let token: SubmissionToken;
+    try {
+      if (wrapper === undefined) throw wrapperError;
+      if (tokenSig === 'key_invalid') throw new BackchannelError('key_invalid', 'not an Ed25519 public key');
+      if (tokenSig !== 'valid') throw new BackchannelError('signature_invalid', 'signature does not verify (backchannel/v1/submit)');
+      token = readTokenBody(wrapper);
+    } catch (cause) {
+      throw tokenInvalid(cause);
+    }
+    checkSubmissionToken(token, { origin: ctx.origin, digest: env.digest, party: h.from, station: h.station, now });
+    // 7. Per-station rate limit.
+    ctx.stationLimiter.take(h.station);
+    // 8. The group commit; the receipt exists only once it has returned.
+    const out = await ctx.log.submit({ envelope: env, token, received: now });
+    if (out.duplicate) ctx.metrics.duplicates.inc();
+    else ctx.metrics.accepted.inc();
+    return reply.type(CBOR).send(encodeSubmitResponse(out.index, out.receipt, out.duplicate));
+  }
 
   addRoute(
     app,
