@@ -15,7 +15,7 @@ export { decodeCbor, encodeCbor, type CborMap, type CborValue } from './cbor.js'
 export { concatBytes, equalBytes, fromBase64, fromBase64Url, fromHex, fromUtf8, toBase64, toBase64Url, toHex, utf8 } from './bytes.js';
 export { sha256 } from './hash.js';
 export { systemRandom, deterministicRandomForTests, type Random } from './random.js';
-export { BoundedCache } from './bounded-cache.js';
+export { BoundedCache, cachingStatements, type PreparingDatabase } from './bounded-cache.js';
 
 // Signatures
 export { Ed25519Key, isStrictPublicKey, verify, verifyRaw } from './ed25519.js';

@@ -4,7 +4,8 @@
  * schema to the latest migration.
  */
 import Database from 'better-sqlite3';
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { cachingStatements } from '@backchannel/core';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig, type SqliteStatement } from 'kysely';
 import pg from 'pg';
 import type { TypeFormat, TypeId } from 'pg-types';
 import { RelayError, storageFailureCode } from '../errors.js';
@@ -99,7 +100,9 @@ function kyselyFor(loc: DbLocation): Opened {
       sqlite.close();
       throw e;
     }
-    return { db: new Kysely<RelayDatabase>({ dialect: new RelaySqliteDialect({ database: sqlite }) }), dialect: 'sqlite', check: () => Promise.resolve(), writer: sqliteWriterFor(loc.path) };
+    // Prepared statements reused: the group commit's reads (findKnown, findDeliveries) and the
+    // fetch and push pages run the same few dozen texts all day.
+    return { db: new Kysely<RelayDatabase>({ dialect: new RelaySqliteDialect({ database: cachingStatements<SqliteStatement>(sqlite) }) }), dialect: 'sqlite', check: () => Promise.resolve(), writer: sqliteWriterFor(loc.path) };
   }
   const pool = new pg.Pool({ connectionString: loc.url, max: 8, types: pgTypes });
   // An idle client's error (the server restarted) must not crash the process; the next query fails and is answered 503.

@@ -19,7 +19,7 @@
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, NO_MIGRATIONS, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement, type Transaction } from 'kysely';
-import { BoundedCache, equalBytes, openBundle, PRECEDENCES, utf8, fromUtf8, type ContentKind, type Precedence, type Random, type RelayCardJson, type SignedBundle } from '@backchannel/core';
+import { cachingStatements as cachingPrepared, equalBytes, openBundle, PRECEDENCES, utf8, fromUtf8, type ContentKind, type Precedence, type Random, type RelayCardJson, type SignedBundle } from '@backchannel/core';
 import { StationError } from '../errors.js';
 import { AtRestCipher } from './at-rest.js';
 import { migrationProvider } from './migrations.js';
@@ -111,28 +111,9 @@ function configureDurability(sqlite: BetterSqlite3.Database, memory: boolean): v
 /** Prepared statements kept, by SQL text; the store issues a few dozen distinct ones. */
 const STATEMENT_CACHE_MAX = 256;
 
-/**
- * The database as Kysely sees it, with prepared statements reused: Kysely prepares every query
- * afresh, and preparing one of ours costs about as much as running it (~60 µs each, measured
- * on the benchmark machine; a note sent or received runs 15–30 queries). Kysely's SQL text for
- * a query shape is stable, with the values bound as parameters, so the text identifies it.
- */
+/** The database as Kysely sees it, with prepared statements reused (core's cachingStatements). */
 export function cachingStatements(sqlite: BetterSqlite3.Database, max = STATEMENT_CACHE_MAX): SqliteDatabase {
-  const cache = new BoundedCache<string, SqliteStatement>(max);
-  return {
-    close: () => {
-      cache.clear();
-      sqlite.close();
-    },
-    prepare: (text: string): SqliteStatement => {
-      let stmt = cache.get(text);
-      if (stmt === undefined) {
-        stmt = sqlite.prepare(text);
-        cache.set(text, stmt);
-      }
-      return stmt;
-    },
-  };
+  return cachingPrepared<SqliteStatement>(sqlite, max);
 }
 
 /** Runs the migrations up to the latest schema, or all the way down (tests of the down path). */
