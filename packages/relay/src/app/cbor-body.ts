@@ -4,7 +4,7 @@
  * CBOR is refused here, before any handler runs. It is the only body parser the relay has:
  * anything else is 415.
  */
-import { decodeCbor, encodeCbor, type CborMap } from '@backchannel/core';
+import { cborHead, cborText, decodeCbor, encodeCbor, joinParts, type CborMap } from '@backchannel/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 declare module 'fastify' {
@@ -78,27 +78,12 @@ export function sendCbor(reply: FastifyReply, value: CborMap): FastifyReply {
   return reply.type(CBOR).send(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
-/** The head of a CBOR item of major type `major` with argument `n`, in its shortest form (RFC 8949 §4.2.1). */
-function head(major: number, n: number): Buffer {
-  const m = major << 5;
-  if (n < 24) return Buffer.of(m | n);
-  if (n < 0x100) return Buffer.of(m | 24, n);
-  if (n < 0x10000) return Buffer.of(m | 25, n >> 8, n & 0xff);
-  if (n < 0x100000000) {
-    const b = Buffer.alloc(5);
-    b[0] = m | 26;
-    b.writeUInt32BE(n, 1);
-    return b;
-  }
-  const b = Buffer.alloc(9);
-  b[0] = m | 27;
-  b.writeBigUInt64BE(BigInt(n), 1);
-  return b;
-}
-
-const KEY_INDEX = Buffer.of(0x65, ...Buffer.from('index'));
-const KEY_RECEIPT = Buffer.of(0x67, ...Buffer.from('receipt'));
-const KEY_DUPLICATE = Buffer.of(0x69, ...Buffer.from('duplicate'));
+const MAP3 = Uint8Array.of(0xa3);
+const TRUE = Uint8Array.of(0xf5);
+const FALSE = Uint8Array.of(0xf4);
+const KEY_INDEX = joinParts(cborText('index'));
+const KEY_RECEIPT = joinParts(cborText('receipt'));
+const KEY_DUPLICATE = joinParts(cborText('duplicate'));
 
 /**
  * The submit answer `{index, receipt, duplicate}` in deterministic CBOR, written directly: the
@@ -107,6 +92,6 @@ const KEY_DUPLICATE = Buffer.of(0x69, ...Buffer.from('duplicate'));
  */
 export function encodeSubmitResponse(index: number, receipt: string, duplicate: boolean): Buffer {
   if (!Number.isSafeInteger(index) || index < 0) return Buffer.from(encodeCbor({ index, receipt, duplicate }));
-  const text = Buffer.from(receipt, 'utf8');
-  return Buffer.concat([Buffer.of(0xa3), KEY_INDEX, head(0, index), KEY_RECEIPT, head(3, text.length), text, KEY_DUPLICATE, Buffer.of(duplicate ? 0xf5 : 0xf4)]);
+  const b = joinParts([MAP3, KEY_INDEX, cborHead(0, index), KEY_RECEIPT, ...cborText(receipt), KEY_DUPLICATE, duplicate ? TRUE : FALSE]);
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
