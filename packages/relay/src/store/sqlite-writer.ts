@@ -142,6 +142,9 @@ export class SqliteWriter {
     const w = this.#writer;
     if (w === undefined) return;
     const exited = new Promise<void>((resolve) => w.worker.once('exit', () => { resolve(); }));
+    // Held until it has exited: an idle writer is unref'd, and a process with nothing else to
+    // do would otherwise end with this promise unsettled (exit code 13 under a top-level await).
+    w.worker.ref();
     // Messages are handled in order: the writer answers every batch sent before it closes its connection.
     w.worker.postMessage({ close: true });
     await exited;

@@ -3,7 +3,11 @@
  * when a commit resolves, what survives a restart, what a dead or failing writer leaves behind,
  * and that the writer writes exactly the rows the in-thread path writes.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { appendLeaves, EMPTY_FRONTIER, hashLeaf, rootOf, type Frontier } from '@backchannel/core';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -253,5 +257,18 @@ describe('the SQLite writer thread', () => {
     expect(rows.equivocations).toHaveLength(1);
     expect(rows.desk_items!.filter((r) => (r as { fetched: number | null }).fetched === T + 2)).toHaveLength(1);
     expect(rows).toEqual(await dump(inThread));
+  });
+});
+
+describe('closing the writer', () => {
+  it('finishes in a process with nothing else to keep it alive', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bc-writer-close-'));
+    try {
+      const fixture = join(import.meta.dirname, '../fixtures/commit-and-close.ts');
+      const r = spawnSync(process.execPath, ['--import', 'tsx', fixture, join(dir, 'relay.db')], { encoding: 'utf8', timeout: 60_000 });
+      expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: 'closed\n', stderr: '' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
