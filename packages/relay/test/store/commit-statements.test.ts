@@ -1,0 +1,72 @@
+/**
+ * The group commit's statements (kysely-store.ts, buildCommitStatements): the multi-row INSERT
+ * texts reused from an earlier batch of the same shape give exactly what Kysely compiles for
+ * the batch afresh, on both dialects (compiling needs no connection).
+ */
+import { randomBytes } from 'node:crypto';
+import Database from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { buildCommitStatements } from '../../src/store/kysely-store.js';
+import type { CommitBatch } from '../../src/store/relay-store.js';
+import type { RelayDatabase } from '../../src/store/schema.js';
+
+const rnd = (n: number): Uint8Array => new Uint8Array(randomBytes(n));
+
+function batch(envelopes: number, deliveries: number, seed: number): CommitBatch {
+  const T = 1_780_000_000_000 + seed;
+  return {
+    envelopes: Array.from({ length: envelopes }, (_, i) => ({
+      index: seed + i,
+      from: 'us',
+      id: rnd(16),
+      digest: rnd(32),
+      bytes: rnd(64),
+      to: i % 2 === 0 ? 'ir' : 'ch',
+      prec: i % 4,
+      created: T,
+      size: 64,
+      token: rnd(40),
+      station: rnd(32),
+      received: T + i,
+      salt: rnd(32),
+      receipt: `receipt ${seed + i}`,
+    })),
+    deliveries: Array.from({ length: deliveries }, (_, i) => ({ index: seed + envelopes + i, envIndex: i, from: 'us', to: 'ir', desk: rnd(32), record: rnd(80), salt: rnd(32), receipt: `r${i}`, created: T })),
+    equivocations: [],
+    leaves: Array.from({ length: envelopes + deliveries }, (_, i) => ({ index: seed + i, leaf: rnd(32) })),
+    nodes: Array.from({ length: envelopes }, (_, i) => ({ level: 1, index: seed + i, hash: rnd(32) })),
+    checkpoint: { size: seed + envelopes + deliveries, root: rnd(32), note: 'note\n', signedAt: T },
+  };
+}
+
+const dialects = {
+  sqlite: () => new Kysely<RelayDatabase>({ dialect: new SqliteDialect({ database: new Database(':memory:') }) }),
+  postgres: () => new Kysely<RelayDatabase>({ dialect: new PostgresDialect({ pool: new pg.Pool({ max: 1 }) }) }),
+};
+
+describe.each(Object.entries(dialects))('the group commit statements on %s', (_name, make) => {
+  it.each([
+    [1, 0],
+    [2, 1],
+    [37, 5],
+    [500, 0],
+    [731, 1200],
+  ])('reuse the text of an earlier batch of %i envelopes and %i deliveries exactly as Kysely compiles it', async (envelopes, deliveries) => {
+    const warm = make();
+    const fresh = make();
+    try {
+      buildCommitStatements(warm, batch(envelopes, deliveries, 1));
+      const b = batch(envelopes, deliveries, 5000);
+      const reused = buildCommitStatements(warm, b);
+      const compiled = buildCommitStatements(fresh, b);
+      expect(reused.map((q) => ({ sql: q.sql, parameters: q.parameters }))).toEqual(compiled.map((q) => ({ sql: q.sql, parameters: q.parameters })));
+      // The INSERTs of the warm instance did come from the reused texts, not from Kysely again.
+      expect(reused.filter((q) => q.query.kind === 'RawNode').length).toBeGreaterThan(0);
+    } finally {
+      await warm.destroy();
+      await fresh.destroy();
+    }
+  });
+});
