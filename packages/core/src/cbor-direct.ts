@@ -2,8 +2,8 @@
  * Deterministic CBOR written directly, for the few fixed-shape structures on a hot path (the
  * leaf opening in every receipt, the relay's submit answer): no general value walk, no map
  * sorting, no checks of shapes the caller's types already guarantee. The caller lists the map
- * entries in RFC 8949 §4.2.1 order itself; a test holds every such writer to encodeCbor's
- * bytes.
+ * entries in RFC 8949 §4.2.1 order itself and joins the parts with concatBytes; a test holds
+ * every such writer to encodeCbor's bytes.
  */
 import { utf8 } from './bytes.js';
 
@@ -29,17 +29,4 @@ export function cborText(s: string): Uint8Array[] {
 /** A byte string item (major type 2). */
 export function cborBytes(b: Uint8Array): Uint8Array[] {
   return [cborHead(2, b.length), b];
-}
-
-/** Joins the parts of an item written piecewise. */
-export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

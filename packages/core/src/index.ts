@@ -12,7 +12,7 @@ export { BackchannelError, ERROR_CODES, isBackchannelError, type ErrorCode } fro
 
 // Encoding, bytes, hashing, randomness
 export { decodeCbor, encodeCbor, type CborMap, type CborValue } from './cbor.js';
-export { cborBytes, cborHead, cborText, joinParts } from './cbor-direct.js';
+export { cborBytes, cborHead, cborText } from './cbor-direct.js';
 export { concatBytes, equalBytes, fromBase64, fromBase64Url, fromHex, fromUtf8, toBase64, toBase64Url, toHex, utf8 } from './bytes.js';
 export { sha256 } from './hash.js';
 export { systemRandom, deterministicRandomForTests, type Random } from './random.js';

@@ -16,7 +16,7 @@
  */
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { signRequest, toBase64Url, type Ed25519Key, type Random } from '@backchannel/core';
+import { concatBytes, signRequest, toBase64Url, type Ed25519Key, type Random } from '@backchannel/core';
 import type { Clock } from './clock.js';
 import { StationError } from './errors.js';
 import {
@@ -257,7 +257,8 @@ export class HttpRelayClient implements RelayApi {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          resolve({ status, bytes: concat(chunks, total) });
+          // A copy of its own, not a view into a socket's pooled buffer.
+          resolve({ status, bytes: concatBytes(...chunks) });
         });
       });
       // The body goes out as is: node:http writes a Uint8Array without copying it.
@@ -296,13 +297,3 @@ function describeCause(cause: unknown): string {
   return String(cause);
 }
 
-/** The answer as one Uint8Array of its own (not a view into a socket's pooled buffer). */
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
-}

@@ -13,7 +13,7 @@
  * the time window and the submission token of a record without revealing its digest.
  */
 import { decodeCbor, encodeCbor, type CborMap, type CborValue } from '../cbor.js';
-import { cborBytes, cborHead, cborText, joinParts } from '../cbor-direct.js';
+import { cborBytes, cborHead, cborText } from '../cbor-direct.js';
 import { BackchannelError } from '../errors.js';
 import { concatBytes, equalBytes, u64be, utf8 } from '../bytes.js';
 import { hmacSha256, sha256 } from '../hash.js';
@@ -93,7 +93,7 @@ export function commitLeaf(o: LeafOpening): Uint8Array {
 
 const MAP9 = Uint8Array.of(0xa9);
 /** The opening's map keys, encoded, in RFC 8949 §4.2.1 order (shorter keys first, then bytewise). */
-const OPENING_KEYS = Object.fromEntries(['v', 'to', 'ref', 'from', 'prec', 'salt', 'time', 'type', 'digest'].map((k) => [k, joinParts(cborText(k))])) as Record<string, Uint8Array>;
+const OPENING_KEYS = Object.fromEntries(['v', 'to', 'ref', 'from', 'prec', 'salt', 'time', 'type', 'digest'].map((k) => [k, concatBytes(...cborText(k))])) as Record<string, Uint8Array>;
 
 /** The opening in deterministic CBOR, as encodeCbor writes it: written directly, since every receipt carries one. */
 export function encodeOpening(o: LeafOpening): Uint8Array {
@@ -102,7 +102,7 @@ export function encodeOpening(o: LeafOpening): Uint8Array {
     return encodeCbor({ v: 1, salt: o.salt, type: o.type, from: o.from, to: o.to, prec: o.prec, time: o.time, digest: o.digest, ref: o.ref });
   }
   const k = OPENING_KEYS;
-  return joinParts([
+  return concatBytes(
     MAP9,
     k.v!, cborHead(0, 1),
     k.to!, ...cborText(o.to),
@@ -113,7 +113,7 @@ export function encodeOpening(o: LeafOpening): Uint8Array {
     k.time!, cborHead(0, o.time),
     k.type!, ...cborText(o.type),
     k.digest!, ...cborBytes(o.digest),
-  ]);
+  );
 }
 
 export function decodeOpening(bytes: Uint8Array): LeafOpening {

@@ -4,7 +4,7 @@
  * CBOR is refused here, before any handler runs. It is the only body parser the relay has:
  * anything else is 415.
  */
-import { cborHead, cborText, decodeCbor, encodeCbor, joinParts, type CborMap } from '@backchannel/core';
+import { cborHead, cborText, concatBytes, decodeCbor, encodeCbor, type CborMap } from '@backchannel/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
 declare module 'fastify' {
@@ -81,9 +81,9 @@ export function sendCbor(reply: FastifyReply, value: CborMap): FastifyReply {
 const MAP3 = Uint8Array.of(0xa3);
 const TRUE = Uint8Array.of(0xf5);
 const FALSE = Uint8Array.of(0xf4);
-const KEY_INDEX = joinParts(cborText('index'));
-const KEY_RECEIPT = joinParts(cborText('receipt'));
-const KEY_DUPLICATE = joinParts(cborText('duplicate'));
+const KEY_INDEX = concatBytes(...cborText('index'));
+const KEY_RECEIPT = concatBytes(...cborText('receipt'));
+const KEY_DUPLICATE = concatBytes(...cborText('duplicate'));
 
 /**
  * The submit answer `{index, receipt, duplicate}` in deterministic CBOR, written directly: the
@@ -92,6 +92,6 @@ const KEY_DUPLICATE = joinParts(cborText('duplicate'));
  */
 export function encodeSubmitResponse(index: number, receipt: string, duplicate: boolean): Buffer {
   if (!Number.isSafeInteger(index) || index < 0) return Buffer.from(encodeCbor({ index, receipt, duplicate }));
-  const b = joinParts([MAP3, KEY_INDEX, cborHead(0, index), KEY_RECEIPT, ...cborText(receipt), KEY_DUPLICATE, duplicate ? TRUE : FALSE]);
+  const b = concatBytes(MAP3, KEY_INDEX, cborHead(0, index), KEY_RECEIPT, ...cborText(receipt), KEY_DUPLICATE, duplicate ? TRUE : FALSE);
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
