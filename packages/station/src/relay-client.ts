@@ -7,8 +7,8 @@
  *
  * It speaks node:http(s) over one keep-alive agent per client rather than WHATWG fetch: a desk
  * makes several requests per note, and fetch's streams and objects made a loopback round trip
- * cost about twice what node:http takes. What fetch did for us is therefore done here: the deadline over the whole exchange,
- * no redirects, and the caps on the answer's size. Idle sockets never keep the process alive
+ * cost about twice what node:http takes. What fetch did for us is therefore done here: the
+ * deadline over the whole exchange, no redirects, and the caps on the answer's size. Idle sockets never keep the process alive
  * (Node unrefs an agent's free sockets), so a CLI command still exits when it is done.
  *
  * `RelayApi` is the interface the station uses; `HttpRelayClient` is the real one. Tests of
@@ -80,8 +80,8 @@ const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
  * LIFO reuses the most recently used socket, so sockets beyond the burst go idle and are closed.
  * An idle socket is closed after 4 s (undici's default, what fetch did): well before the relay
  * closes its end (build-app.ts keeps idle connections 10 s), so a request is seldom written into
- * a connection the relay is closing at that moment (it would fail with `relay_unreachable`). The timeout touches only idle sockets; the
- * deadline of a request in flight is the client's own.
+ * a connection the relay is closing at that moment (it would fail with `relay_unreachable`).
+ * The timeout touches only idle sockets; the deadline of a request in flight is the client's own.
  */
 const AGENT_OPTIONS = { keepAlive: true, maxSockets: 64, scheduling: 'lifo', timeout: 4000 } as const;
 
