@@ -18,12 +18,12 @@
  * rather than failing later on the first note.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, NO_MIGRATIONS, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement, type Transaction } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, NO_MIGRATIONS, SqliteDialect, sql, type SqliteDatabase, type SqliteStatement, type Transaction } from 'kysely';
 import { cachingStatements as cachingPrepared, equalBytes, openBundle, PRECEDENCES, utf8, fromUtf8, type ContentKind, type Precedence, type Random, type RelayCardJson, type SignedBundle } from '@backchannel/core';
 import { StationError } from '../errors.js';
 import { AtRestCipher } from './at-rest.js';
 import { migrationProvider } from './migrations.js';
-import type { ChannelRow, CopyRow, Database, IncomingRow, OutgoingRow, PartyRow, RelayRow, AlertRow, CheckpointRow } from './schema.js';
+import type { ChannelRow, CopyRow, Database, IncomingRow, OutgoingRow, PartyRow, RelayRow, AlertRow, CheckpointRow, ThreadRow } from './schema.js';
 import type { NoteFilter, StationStore, TransactionOptions } from './store.js';
 import {
   ALERT_KINDS,
@@ -65,6 +65,45 @@ function opt<T>(v: T | null): T | undefined {
 function nul<T>(v: T | undefined): T | null {
   return v ?? null;
 }
+/**
+ * The hot statements (about twenty a received note, a dozen a sent one) are SQL texts run
+ * through Kysely's executeQuery, inside its transaction and under its connection lock like any
+ * other query, but without building and compiling a query object each time: that JavaScript
+ * cost the desks more than SQLite's own work (issue 9, profiled in docs/benchmarks.md). Column
+ * names come from this file's row literals, never from input; the texts are made once per shape.
+ */
+const texts = new Map<string, string>();
+
+function q(name: string): string {
+  return `"${name}"`;
+}
+
+/** `insert into t (…) values (…)`, and with `conflict`, an upsert that rewrites every other column from the new row. */
+function insertText(table: string, cols: readonly string[], conflict?: readonly string[]): string {
+  const key = `${table}|${cols.join(',')}|${conflict?.join(',') ?? ''}`;
+  let t = texts.get(key);
+  if (t === undefined) {
+    t = `insert into ${q(table)} (${cols.map(q).join(', ')}) values (${cols.map(() => '?').join(', ')})`;
+    if (conflict !== undefined) {
+      const rest = cols.filter((c) => !conflict.includes(c));
+      t += ` on conflict (${conflict.map(q).join(', ')}) do update set ${rest.map((c) => `${q(c)} = excluded.${q(c)}`).join(', ')}`;
+    }
+    texts.set(key, t);
+  }
+  return t;
+}
+
+/** `update t set a = ?, … where k = ? and …`. */
+function updateText(table: string, cols: readonly string[], where: readonly string[]): string {
+  const key = `update|${table}|${cols.join(',')}|${where.join(',')}`;
+  let t = texts.get(key);
+  if (t === undefined) {
+    t = `update ${q(table)} set ${cols.map((c) => `${q(c)} = ?`).join(', ')} where ${where.map((c) => `${q(c)} = ?`).join(' and ')}`;
+    texts.set(key, t);
+  }
+  return t;
+}
+
 function precedence(s: string): Precedence {
   if (!(PRECEDENCES as readonly string[]).includes(s)) throw new StationError('store_invalid', `stored precedence ${s} is unknown`);
   return s as Precedence;
@@ -264,6 +303,27 @@ export class SqliteStationStore implements StationStore {
     if (!this.#db.isTransaction) await this.#db.destroy();
   }
 
+  async #rows<R>(text: string, params: readonly unknown[]): Promise<R[]> {
+    return (await this.#db.executeQuery<R>(CompiledQuery.raw(text, [...params]))).rows;
+  }
+
+  async #first<R>(text: string, params: readonly unknown[]): Promise<R | undefined> {
+    return (await this.#rows<R>(text, params))[0];
+  }
+
+  /** Rows changed. */
+  async #write(text: string, params: readonly unknown[]): Promise<bigint> {
+    return (await this.#db.executeQuery(CompiledQuery.raw(text, [...params]))).numAffectedRows ?? 0n;
+  }
+
+  async #insert(table: string, row: object, conflict?: readonly string[]): Promise<void> {
+    await this.#write(insertText(table, Object.keys(row), conflict), Object.values(row));
+  }
+
+  async #update(table: string, set: object, where: object): Promise<bigint> {
+    return this.#write(updateText(table, Object.keys(set), Object.keys(where)), [...(Object.values(set) as unknown[]), ...(Object.values(where) as unknown[])]);
+  }
+
   // Settings
 
   async getSetting(key: string): Promise<string | undefined> {
@@ -292,7 +352,7 @@ export class SqliteStationStore implements StationStore {
   }
 
   async getParty(id: string): Promise<PinnedParty | undefined> {
-    const r = await this.#db.selectFrom('parties').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await this.#first<PartyRow>('select * from "parties" where "id" = ?', [id]);
     return r === undefined ? undefined : this.#party(r);
   }
 
@@ -349,7 +409,7 @@ export class SqliteStationStore implements StationStore {
   }
 
   async listRelays(): Promise<RelayEntry[]> {
-    const rows = await this.#db.selectFrom('relays').selectAll().orderBy('rank').orderBy('id').execute();
+    const rows = await this.#rows<RelayRow>('select * from "relays" order by "rank", "id"', []);
     return rows.map((r) => this.#relay(r));
   }
 
@@ -373,22 +433,18 @@ export class SqliteStationStore implements StationStore {
       set.last_error_at = nul(patch.lastError?.at);
     }
     if (Object.keys(set).length === 0) return;
-    await this.#db.updateTable('relays').set(set).where('id', '=', id).execute();
+    await this.#update('relays', set, { id });
   }
 
   // Cursors
 
   async getCursor(relay: string, stream: CursorStream): Promise<number> {
-    const r = await this.#db.selectFrom('cursors').select('position').where('relay', '=', relay).where('stream', '=', stream).executeTakeFirst();
+    const r = await this.#first<{ position: number }>('select "position" from "cursors" where "relay" = ? and "stream" = ?', [relay, stream]);
     return r?.position ?? 0;
   }
 
   async setCursor(relay: string, stream: CursorStream, value: number): Promise<void> {
-    await this.#db
-      .insertInto('cursors')
-      .values({ relay, stream, position: value })
-      .onConflict((oc) => oc.columns(['relay', 'stream']).doUpdateSet({ position: value }))
-      .execute();
+    await this.#insert('cursors', { relay, stream, position: value }, ['relay', 'stream']);
   }
 
   // Outgoing notes
@@ -416,9 +472,7 @@ export class SqliteStationStore implements StationStore {
   }
 
   async insertOutgoing(n: OutgoingNote): Promise<void> {
-    await this.#db
-      .insertInto('outgoing')
-      .values({
+    await this.#insert('outgoing', {
         id: n.id,
         to_party: n.to,
         precedence: n.precedence,
@@ -437,12 +491,11 @@ export class SqliteStationStore implements StationStore {
         read_at: nul(n.readAt),
         closed_at: nul(n.closedAt),
         late_failover_at: nul(n.lateFailoverAt),
-      })
-      .execute();
+    } satisfies OutgoingRow);
   }
 
   async getOutgoing(id: string): Promise<OutgoingNote | undefined> {
-    const r = await this.#db.selectFrom('outgoing').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await this.#first<OutgoingRow>('select * from "outgoing" where "id" = ?', [id]);
     return r === undefined ? undefined : this.#outgoing(r);
   }
 
@@ -465,7 +518,7 @@ export class SqliteStationStore implements StationStore {
     if ('closedAt' in patch) set.closed_at = nul(patch.closedAt);
     if ('lateFailoverAt' in patch) set.late_failover_at = nul(patch.lateFailoverAt);
     if (Object.keys(set).length === 0) return;
-    await this.#db.updateTable('outgoing').set(set).where('id', '=', id).execute();
+    await this.#update('outgoing', set, { id });
   }
 
   #channel(r: ChannelRow): OutgoingChannel {
@@ -490,7 +543,7 @@ export class SqliteStationStore implements StationStore {
   }
 
   async getChannel(noteId: string, relay: string): Promise<OutgoingChannel | undefined> {
-    const r = await this.#db.selectFrom('channels').selectAll().where('note_id', '=', noteId).where('relay', '=', relay).executeTakeFirst();
+    const r = await this.#first<ChannelRow>('select * from "channels" where "note_id" = ? and "relay" = ?', [noteId, relay]);
     return r === undefined ? undefined : this.#channel(r);
   }
 
@@ -515,16 +568,11 @@ export class SqliteStationStore implements StationStore {
       recipient_arrival_at: nul(c.recipientArrivalAt),
       read_at: nul(c.readAt),
     };
-    const { note_id: _n, relay: _r, ...rest } = row;
-    await this.#db
-      .insertInto('channels')
-      .values(row)
-      .onConflict((oc) => oc.columns(['note_id', 'relay']).doUpdateSet(rest))
-      .execute();
+    await this.#insert('channels', row, ['note_id', 'relay']);
   }
 
   async listChannels(noteId: string): Promise<OutgoingChannel[]> {
-    const rows = await this.#db.selectFrom('channels').selectAll().where('note_id', '=', noteId).orderBy('started_at').orderBy('relay').execute();
+    const rows = await this.#rows<ChannelRow>('select * from "channels" where "note_id" = ? order by "started_at", "relay"', [noteId]);
     return rows.map((r) => this.#channel(r));
   }
 
@@ -554,7 +602,7 @@ export class SqliteStationStore implements StationStore {
   }
 
   async getIncoming(from: string, id: string): Promise<IncomingNote | undefined> {
-    const r = await this.#db.selectFrom('incoming').selectAll().where('from_party', '=', from).where('id', '=', id).executeTakeFirst();
+    const r = await this.#first<IncomingRow>('select * from "incoming" where "from_party" = ? and "id" = ?', [from, id]);
     return r === undefined ? undefined : this.#incoming(r);
   }
 
@@ -565,9 +613,7 @@ export class SqliteStationStore implements StationStore {
 
   async insertIncoming(n: IncomingNote): Promise<void> {
     const { certificate, ...attribution } = n.attribution;
-    await this.#db
-      .insertInto('incoming')
-      .values({
+    await this.#insert('incoming', {
         from_party: n.from,
         id: n.id,
         to_party: n.to,
@@ -587,8 +633,7 @@ export class SqliteStationStore implements StationStore {
         equivocated: n.equivocated ? 1 : 0,
         read_at: nul(n.readAt),
         ack_sent_at: nul(n.ackSentAt),
-      })
-      .execute();
+    } satisfies IncomingRow);
   }
 
   async updateIncoming(from: string, id: string, patch: Partial<Pick<IncomingNote, 'equivocated' | 'readAt' | 'ackSentAt'>>): Promise<void> {
@@ -597,7 +642,7 @@ export class SqliteStationStore implements StationStore {
     if ('readAt' in patch) set.read_at = nul(patch.readAt);
     if ('ackSentAt' in patch) set.ack_sent_at = nul(patch.ackSentAt);
     if (Object.keys(set).length === 0) return;
-    await this.#db.updateTable('incoming').set(set).where('from_party', '=', from).where('id', '=', id).execute();
+    await this.#update('incoming', set, { from_party: from, id });
   }
 
   async listIncoming(f: NoteFilter = {}): Promise<IncomingNote[]> {
@@ -636,19 +681,12 @@ export class SqliteStationStore implements StationStore {
   }
 
   async getCopy(from: string, id: string, relay: string, digest: Uint8Array): Promise<CopyRecord | undefined> {
-    const r = await this.#db
-      .selectFrom('copies')
-      .selectAll()
-      .where('from_party', '=', from)
-      .where('id', '=', id)
-      .where('relay', '=', relay)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
+    const r = await this.#first<CopyRow>('select * from "copies" where "from_party" = ? and "id" = ? and "relay" = ? and "digest" = ?', [from, id, relay, digest]);
     return r === undefined ? undefined : this.#copy(r);
   }
 
   async listCopies(from: string, id: string): Promise<CopyRecord[]> {
-    const rows = await this.#db.selectFrom('copies').selectAll().where('from_party', '=', from).where('id', '=', id).orderBy('received_at').orderBy('relay').execute();
+    const rows = await this.#rows<CopyRow>('select * from "copies" where "from_party" = ? and "id" = ? order by "received_at", "relay"', [from, id]);
     return rows.map((r) => this.#copy(r));
   }
 
@@ -659,15 +697,7 @@ export class SqliteStationStore implements StationStore {
     if ('deliveryReceipt' in patch) set.delivery_receipt = nul(patch.deliveryReceipt);
     if ('ackedAt' in patch) set.acked_at = nul(patch.ackedAt);
     if (Object.keys(set).length === 0) return (await this.getCopy(from, id, relay, digest)) !== undefined;
-    const r = await this.#db
-      .updateTable('copies')
-      .set(set)
-      .where('from_party', '=', from)
-      .where('id', '=', id)
-      .where('relay', '=', relay)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
-    return r.numUpdatedRows > 0n;
+    return (await this.#update('copies', set, { from_party: from, id, relay, digest })) > 0n;
   }
 
   async saveCopy(c: CopyRecord): Promise<void> {
@@ -690,29 +720,20 @@ export class SqliteStationStore implements StationStore {
       acked_at: nul(c.ackedAt),
       redeliveries: c.redeliveries,
     };
-    const { from_party: _f, id: _i, relay: _r, digest: _d, ...rest } = row;
-    await this.#db
-      .insertInto('copies')
-      .values(row)
-      .onConflict((oc) => oc.columns(['from_party', 'id', 'relay', 'digest']).doUpdateSet(rest))
-      .execute();
+    await this.#insert('copies', row, ['from_party', 'id', 'relay', 'digest']);
   }
 
   // Threads
 
   async getThread(id: string): Promise<ThreadEntry | undefined> {
-    const r = await this.#db.selectFrom('threads').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = await this.#first<ThreadRow>('select * from "threads" where "id" = ?', [id]);
     if (r === undefined) return undefined;
     return { id: r.id, party: r.party, subject: fromUtf8(this.#cipher.open(`threads/${r.id}/subject`, r.subject)), startedAt: r.started_at, lastAt: r.last_at };
   }
 
   async saveThread(t: ThreadEntry): Promise<void> {
     const subject = this.#cipher.seal(`threads/${t.id}/subject`, utf8(t.subject));
-    await this.#db
-      .insertInto('threads')
-      .values({ id: t.id, party: t.party, subject, started_at: t.startedAt, last_at: t.lastAt })
-      .onConflict((oc) => oc.column('id').doUpdateSet({ party: t.party, subject, started_at: t.startedAt, last_at: t.lastAt }))
-      .execute();
+    await this.#insert('threads', { id: t.id, party: t.party, subject, started_at: t.startedAt, last_at: t.lastAt } satisfies ThreadRow, ['id']);
   }
 
   // Alerts
@@ -777,23 +798,23 @@ export class SqliteStationStore implements StationStore {
   }
 
   async saveCheckpoint(c: SeenCheckpoint): Promise<void> {
-    await this.#db
-      .insertInto('checkpoints')
-      .values({ relay: c.relay, size: c.size, root_hash: c.rootHash, note: c.note, seen_at: c.seenAt, consistent: c.consistent ? 1 : 0 })
-      // Seen again: keep the first note and time; once proven consistent, it stays so.
-      .onConflict((oc) => oc.columns(['relay', 'size', 'root_hash']).doUpdateSet({ consistent: sql<number>`max(checkpoints.consistent, excluded.consistent)` }))
-      .execute();
+    // Seen again: keep the first note and time; once proven consistent, it stays so.
+    await this.#write(
+      'insert into "checkpoints" ("relay", "size", "root_hash", "note", "seen_at", "consistent") values (?, ?, ?, ?, ?, ?) on conflict ("relay", "size", "root_hash") do update set "consistent" = max("checkpoints"."consistent", excluded."consistent")',
+      [c.relay, c.size, c.rootHash, c.note, c.seenAt, c.consistent ? 1 : 0],
+    );
   }
 
   async latestCheckpoint(relay: string): Promise<SeenCheckpoint | undefined> {
-    const r = await this.#db.selectFrom('checkpoints').selectAll().where('relay', '=', relay).orderBy('size', 'desc').orderBy('seen_at', 'desc').limit(1).executeTakeFirst();
+    const r = await this.#first<CheckpointRow>('select * from "checkpoints" where "relay" = ? order by "size" desc, "seen_at" desc limit 1', [relay]);
     return r === undefined ? undefined : this.#checkpoint(r);
   }
 
   async listCheckpoints(relay: string, f: { size?: number } = {}): Promise<SeenCheckpoint[]> {
-    let q = this.#db.selectFrom('checkpoints').selectAll().where('relay', '=', relay);
-    if (f.size !== undefined) q = q.where('size', '=', f.size);
-    const rows = await q.orderBy('size').orderBy('seen_at').execute();
+    const rows =
+      f.size === undefined
+        ? await this.#rows<CheckpointRow>('select * from "checkpoints" where "relay" = ? order by "size", "seen_at"', [relay])
+        : await this.#rows<CheckpointRow>('select * from "checkpoints" where "relay" = ? and "size" = ? order by "size", "seen_at"', [relay, f.size]);
     return rows.map((r) => this.#checkpoint(r));
   }
 }
