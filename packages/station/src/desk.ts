@@ -4,6 +4,7 @@
  */
 import { parseRelayCard, type Ed25519Key, type Random, type RelayCard } from '@backchannel/core';
 import type { Clock } from './clock.js';
+import { CopyCheckPool } from './copy-check-pool.js';
 import { StationError, describeFailure } from './errors.js';
 import type { DeskKeys } from './keys.js';
 import type { InstallKeys } from './key-share.js';
@@ -42,6 +43,7 @@ export class Desk {
   installKeys: InstallKeys | undefined;
   readonly #connect: ConnectRelay;
   readonly #channels = new Map<string, Channel>();
+  #checks: CopyCheckPool | undefined;
 
   constructor(p: { store: StationStore; keys: DeskKeys; clock: Clock; random: Random; policy: Policy; connect: ConnectRelay }) {
     this.store = p.store;
@@ -54,6 +56,18 @@ export class Desk {
 
   get party(): string {
     return this.keys.party;
+  }
+
+  /** Worker threads for the checks of received copies (copy-check-pool.ts), started on first use. */
+  get checks(): CopyCheckPool {
+    return (this.#checks ??= new CopyCheckPool());
+  }
+
+  /** Stops the copy-check workers, if any were started. */
+  async closeChecks(): Promise<void> {
+    const c = this.#checks;
+    this.#checks = undefined;
+    await c?.close();
   }
 
   /** The pinned relay with its parsed card and a client. `unknown_relay` if it was never added. */

@@ -20,20 +20,19 @@
 import { decodeGossip, receiveGossip } from './gossip.js';
 import {
   BackchannelError,
-  checkSubmissionToken,
   equalBytes,
   isBackchannelError,
   openBundle,
   openEnvelope,
-  openSubmissionToken,
   parseEnvelope,
   sha256,
   toHex,
-  verifyReceipt,
   type Content,
   type InspectedEnvelope,
   type OpenedEnvelope,
 } from '@backchannel/core';
+import { checkCopy } from './copy-check.js';
+import type { PreChecked } from './copy-check-pool.js';
 import { firstCopy } from './copy-record.js';
 import type { Channel, Desk } from './desk.js';
 import { receiveKeyShare } from './key-share.js';
@@ -87,8 +86,9 @@ function senderSide(code: string): 'signer_revoked' | 'signer_invalid' | undefin
  * @param confirmed the fetch cursor this item came after: the relay may hand an unconfirmed item
  *   out again under the same sequence number (its last answer may have been lost), which is not
  *   a replay; anything at or below the cursor, or under a new number, is.
+ * @param precheck this copy's checks as a worker made them (copy-check-pool.ts), if it was handed one.
  */
-export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, confirmed: number): Promise<ReceivedCopy> {
+export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, confirmed: number, precheck?: Promise<PreChecked | undefined>): Promise<ReceivedCopy> {
   const relay = ch.entry.id;
   const now = desk.clock.now();
   const digest = sha256(item.envelope);
@@ -130,16 +130,28 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
     if (env.header.to !== desk.party && env.header.from !== desk.party) throw new BackchannelError('not_for_us', `relay ${relay} delivered a note between ${from} and ${env.header.to}`);
     const sender = await desk.store.getParty(from);
     if (sender === undefined) throw new StationError('unknown_party', `party ${from} is not pinned at this station`);
-    const token = openSubmissionToken(item.token);
-    checkSubmissionToken(token, { origin: ch.card.origin, digest, party: from, station: env.header.station });
-    const v = verifyReceipt(item.receipt, ch.card.vkey, { type: 'submit', digest, ref: token.hash });
-    logIndex = v.index;
-    // Stored with the copy below (one commit), whatever the opening says: the receipt verified.
-    checkpoint = { relay, size: v.checkpoint.size, rootHash: v.checkpoint.rootHash, note: v.checkpointNote, seenAt: now, consistent: false };
-    // Judged at its verified log inclusion (DESIGN.md: revocations), not at our clock.
-    judgedAt = v.opening.time;
-    opening = true;
-    opened = await openWithNewestBundle(desk, ch, item.envelope, sender, v.opening.time);
+    // A worker's success stands when it used this very bundle; anything else is checked here.
+    const pre = await precheck;
+    const c =
+      pre !== undefined && pre.check.ok && equalBytes(pre.senderHash, sender.bundle.hash)
+        ? pre.check
+        : await checkCopy(item, env, digest, { self: desk.party, origin: ch.card.origin, logKey: ch.card.vkey, sender: sender.bundle, privateKeyFor: (kid, suite) => privateKeyFor(desk.keys, kid, suite) });
+    const v = c.receipt;
+    if (v !== undefined) {
+      logIndex = v.index;
+      // Stored with the copy below (one commit), whatever the opening says: the receipt verified.
+      checkpoint = { relay, size: v.checkpoint.size, rootHash: v.checkpoint.rootHash, note: v.checkpointNote, seenAt: now, consistent: false };
+      // Judged at its verified log inclusion (DESIGN.md: revocations), not at our clock.
+      judgedAt = v.opening.time;
+    }
+    opening = c.ok || c.stage === 'open';
+    if (c.ok) opened = c.opened;
+    // The envelope names a newer bundle of the sender than we hold: ask the relay for it.
+    else if (v !== undefined && c.stage === 'open' && c.error.code === 'bundle_stale') opened = await openWithNewestBundle(desk, ch, item.envelope, sender, v.opening.time);
+    else {
+      valid = false;
+      error = c.error;
+    }
   } catch (e) {
     valid = false;
     error = describeFailure(e);

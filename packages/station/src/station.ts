@@ -188,6 +188,7 @@ export class Station {
     for (const w of this.#watches) await w.close();
     await this.#desk.deadlineLock.run(() => Promise.resolve());
     await this.#desk.syncLock.run(() => Promise.resolve());
+    await this.#desk.closeChecks();
     await this.#store.close();
   }
 

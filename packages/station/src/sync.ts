@@ -8,6 +8,7 @@
  * at a time. A relay that fails is reported and skipped; the others go on.
  */
 import { acknowledgeCopies } from './copy-acks.js';
+import { precheckCopies } from './copy-check-pool.js';
 import { checkDeadlines, type DeadlineReport } from './deadlines.js';
 import { pullDeliveries } from './deliveries.js';
 import type { Channel, Desk } from './desk.js';
@@ -127,10 +128,12 @@ async function pullCopies(desk: Desk, ch: Channel, received: ReceivedEntry[], on
     const p = await ch.api.fetch(after, FETCH_LIMIT);
     await desk.noteContact(relay);
     const pending: PendingAck[] = [];
-    for (const item of p.items) {
+    // The checks of the whole page start on worker threads; the merges below take them in order.
+    const checks = await precheckCopies(desk, ch, p.items);
+    for (const [i, item] of p.items.entries()) {
       const confirmed = after;
       const r = await desk.mergeLock.run(async () => {
-        const c = await receiveCopy(desk, ch, item, confirmed);
+        const c = await receiveCopy(desk, ch, item, confirmed, checks?.[i]);
         await c.after?.();
         return c;
       });
