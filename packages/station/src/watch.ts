@@ -12,7 +12,6 @@ import { sendEndToEndAcks, type AckSent } from './end-to-end-ack.js';
 import { describeFailure, type StationError } from './errors.js';
 import { Mutex } from './mutex.js';
 import { openPush, type PushConnection, type PushHandlers } from './push-client.js';
-import { precheckCopies } from './copy-check-pool.js';
 import { receiveCopy, type PendingAck, type ReceivedEntry } from './receive-copy.js';
 import type { DeliveryItem, FetchItem } from './relay-wire.js';
 
@@ -146,8 +145,7 @@ export class Watch {
     const pending: PendingAck[] = [];
     const after: (() => Promise<void>)[] = [];
     let unacknowledged = false;
-    const checks = await precheckCopies(this.#desk, ch, items).catch(() => undefined);
-    for (const [i, item] of items.entries()) {
+    for (const item of items) {
       try {
         // A push frame is the relay's first hand-out of its sequence number (the hub pushes only
         // newly assigned items), so one with the same number as the copy we hold is that hand-out
@@ -155,7 +153,7 @@ export class Watch {
         // daemon) may have fetched it as "handed out, unconfirmed", acknowledged it and moved the
         // cursor past it while this frame waited in the queue. Reading the cursor here made that
         // ordinary race a false `replay` alert. A new number for an acknowledged copy still is one.
-        const r = await this.#desk.mergeLock.run(() => receiveCopy(this.#desk, ch, item, PUSHED, checks?.[i]));
+        const r = await this.#desk.mergeLock.run(() => receiveCopy(this.#desk, ch, item, PUSHED));
         this.#emit({ type: 'received', entry: r.entry });
         if (r.ack !== undefined) pending.push(r.ack);
         else unacknowledged = true;
