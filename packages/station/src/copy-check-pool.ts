@@ -94,6 +94,11 @@ export class CopyCheckPool {
     return out;
   }
 
+  /** Makes the first worker exit as if it had crashed, before it reads what is sent next (tests). */
+  crashForTests(): void {
+    this.#start()?.[0]?.worker.postMessage({ crash: true });
+  }
+
   async close(): Promise<void> {
     const slots = this.#slots ?? [];
     this.#slots = undefined;

@@ -55,7 +55,8 @@ async function answer(m: CheckRequest): Promise<CheckAnswer> {
 
 const port = parentPort;
 if (port !== null) {
-  port.on('message', (m: CheckRequest) => {
+  port.on('message', (m: CheckRequest | { crash: true }) => {
+    if ('crash' in m) process.exit(1);
     void answer(m).then((a) => {
       try {
         port.postMessage(a);

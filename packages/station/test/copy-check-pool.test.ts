@@ -94,6 +94,26 @@ describe('copy checks on worker threads', () => {
     expect(answers.map((a) => (a?.check.ok === false ? a.check.error.code : 'ok'))).toEqual(ids.map(() => 'token_invalid'));
   });
 
+  it('a worker that dies leaves its copies and every later page to the desk: the sync still delivers everything', async () => {
+    w = await memoryWorld('pool-crash');
+    const seen: Promise<(PreChecked | undefined)[]>[] = [];
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with each pool as `this`
+    const real = CopyCheckPool.prototype.check;
+    vi.spyOn(CopyCheckPool.prototype, 'check').mockImplementation(function (this: CopyCheckPool, ctx, items) {
+      // The crash reaches the worker before the page does.
+      this.crashForTests();
+      const out = real.call(this, ctx, items);
+      seen.push(Promise.all(out));
+      return out;
+    });
+    const ids = await sendMany(w, POOL_MIN_COPIES + 1);
+    const s = await w.irDesk.sync();
+    expect(s.delivered).toBe(ids.length);
+    expect(s.received.every((e) => e.valid)).toBe(true);
+    expect(seen.length).toBe(3);
+    for (const answers of await Promise.all(seen)) expect(answers).toEqual(ids.map(() => undefined));
+  });
+
   it('a closed pool answers nothing, and the copies are checked in line', async () => {
     const pool = new CopyCheckPool({ threads: 1 });
     await pool.close();
