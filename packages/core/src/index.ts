@@ -21,7 +21,7 @@ export { BoundedCache, cachingStatements, type PreparingDatabase } from './bound
 // Signatures
 export { Ed25519Key, isStrictPublicKey, verify, verifyRaw } from './ed25519.js';
 export { LABELS, type Label } from './labels.js';
-export { openSigned, signStructure, type Opened } from './signed.js';
+export { openSigned, openVerified, readSigned, signStructure, signatureInvalid, type Opened, type SignedWrapper } from './signed.js';
 
 // Secrets at rest
 export { DEFAULT_SCRYPT, MIN_SCRYPT_N, decryptSecret, encryptSecret, type ScryptParams } from './secrets/keystore.js';
@@ -119,7 +119,7 @@ export {
 export { REQUEST_WINDOW_MS, TOKEN_WINDOW_MS, checkFreshness } from './messages/freshness.js';
 export { checkSubmissionToken, digestCommitment, openSubmissionToken, signSubmissionToken, type SubmissionToken } from './messages/submission-token.js';
 export { REQUEST_HEADER, checkRequest, openRequest, signRequest, type SignedRequest } from './messages/request.js';
-export { openCopyAck, signCopyAck, type CopyAck } from './messages/copy-ack.js';
+export { openCopyAck, openVerifiedCopyAck, readCopyAckWrapper, signCopyAck, type CopyAck } from './messages/copy-ack.js';
 export { openDeliveryRecord, signDeliveryRecord, type DeliveryRecord } from './messages/delivery-record.js';
 export {
   LEAF_FIELDS,

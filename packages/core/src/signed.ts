@@ -29,11 +29,15 @@ export function signStructure(key: Ed25519Key, label: Label, body: CborMap): Uin
   return encodeCbor({ b, k: key.publicKey, s: key.sign(label, b) });
 }
 
+/** A wrapper whose structure and key were read, its signature not yet checked. */
+export type SignedWrapper = Omit<Opened, 'body'>;
+
 /**
- * Decodes the wrapper, checks the signature with the key it names, then decodes the body.
+ * The wrapper's structure and key, without the signature check: for a caller that checks many
+ * signatures at once elsewhere (the relay's verification pool), then calls `openVerified`.
  * `code` is the error for a structural problem of this kind of object (e.g. 'token_invalid').
  */
-export function openSigned(bytes: Uint8Array, label: Label, code: ErrorCode, maxBytes?: number): Opened {
+export function readSigned(bytes: Uint8Array, code: ErrorCode, maxBytes?: number): SignedWrapper {
   const outer = decodeCbor(bytes, maxBytes);
   const r = new MapReader(outer, 'signed structure');
   const b = r.bytes('b');
@@ -45,7 +49,25 @@ export function openSigned(bytes: Uint8Array, label: Label, code: ErrorCode, max
   } catch (cause) {
     throw new BackchannelError(code, 'signed structure names an invalid key', { cause });
   }
-  if (!verify(k, label, b, s)) throw new BackchannelError('signature_invalid', `signature does not verify (${label})`);
-  const body = decodeCbor(b, maxBytes);
-  return { body, bodyBytes: b, key: k, sig: s, bytes };
+  return { bodyBytes: b, key: k, sig: s, bytes };
+}
+
+/** The error of a signature that does not verify, the same wherever it was checked. */
+export function signatureInvalid(label: Label): BackchannelError {
+  return new BackchannelError('signature_invalid', `signature does not verify (${label})`);
+}
+
+/** Decodes the body of a wrapper whose signature the caller has verified. */
+export function openVerified(w: SignedWrapper, maxBytes?: number): Opened {
+  return { ...w, body: decodeCbor(w.bodyBytes, maxBytes) };
+}
+
+/**
+ * Decodes the wrapper, checks the signature with the key it names, then decodes the body.
+ * `code` is the error for a structural problem of this kind of object (e.g. 'token_invalid').
+ */
+export function openSigned(bytes: Uint8Array, label: Label, code: ErrorCode, maxBytes?: number): Opened {
+  const w = readSigned(bytes, code, maxBytes);
+  if (!verify(w.key, label, w.bodyBytes, w.sig)) throw signatureInvalid(label);
+  return openVerified(w, maxBytes);
 }

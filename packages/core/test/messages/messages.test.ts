@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { Ed25519Key } from '../../src/ed25519.js';
+import { Ed25519Key, verify } from '../../src/ed25519.js';
 import { deterministicRandomForTests } from '../../src/random.js';
 import { checkSubmissionToken, openSubmissionToken, signSubmissionToken } from '../../src/messages/submission-token.js';
 import { checkRequest, openRequest, signRequest } from '../../src/messages/request.js';
 import { openDeliveryRecord, signDeliveryRecord } from '../../src/messages/delivery-record.js';
-import { openCopyAck, signCopyAck } from '../../src/messages/copy-ack.js';
+import { openCopyAck, openVerifiedCopyAck, readCopyAckWrapper, signCopyAck } from '../../src/messages/copy-ack.js';
+import { signatureInvalid } from '../../src/signed.js';
+import { LABELS } from '../../src/labels.js';
 import { checkOpening, commitLeaf, decodeOpening, decodePartialOpening, encodeOpening, encodePartialOpening, leafFromPartial, openFields, type LeafOpening } from '../../src/messages/commitment.js';
 import { utf8 } from '../../src/bytes.js';
 import { codeOf } from '../../testing/codes.js';
@@ -78,6 +80,31 @@ describe('delivery record and copy acknowledgement', () => {
   it('reject any changed byte', () => {
     flipEveryWay(rec, (b) => openDeliveryRecord(b, relay.publicKey));
     flipEveryWay(ack, openCopyAck);
+  });
+
+  it('open in two steps (wrapper, signature checked elsewhere, body) exactly as openCopyAck does, for every changed byte', () => {
+    // The relay checks acknowledgements' signatures in its pool: same result, same error.
+    const twoSteps = (b: Uint8Array): unknown => {
+      const w = readCopyAckWrapper(b);
+      if (!verify(w.key, LABELS.ack, w.bodyBytes, w.sig)) throw signatureInvalid(LABELS.ack);
+      return openVerifiedCopyAck(w);
+    };
+    const outcome = (f: () => unknown): unknown => {
+      try {
+        return { ok: f() };
+      } catch (e) {
+        return { code: codeOf(() => { throw e; }), message: e instanceof Error ? e.message : String(e) };
+      }
+    };
+    expect(twoSteps(ack)).toEqual(openCopyAck(ack));
+    fc.assert(
+      fc.property(fc.nat(ack.length - 1), fc.integer({ min: 1, max: 255 }), (i, x) => {
+        const m = Uint8Array.from(ack);
+        m[i] = m[i]! ^ x;
+        expect(outcome(() => twoSteps(m))).toEqual(outcome(() => openCopyAck(m)));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -192,6 +192,19 @@ describe.each(backends())('bad input on %s', (backend) => {
     await refused(400, 'signature_invalid', () => inject({ method: 'POST', url: '/v1/ack', headers: req2.headers, payload: req2.payload }));
     const req3 = signedRequest({ party: w.us, path: '/v1/ack', body: { acks: [new Uint8Array([1, 2, 3])] } });
     await refused(400, 'cbor_malformed', () => inject({ method: 'POST', url: '/v1/ack', headers: req3.headers, payload: req3.payload }));
+    // Several at once go to the verification pool; the first bad one, in order, is the answer.
+    const broken = Uint8Array.from(never);
+    broken[broken.length - 1] ^= 1; // the last byte of the signature
+    const refusedAt = async (acks: Uint8Array[], code: string, index: number): Promise<void> => {
+      const q = signedRequest({ party: w.us, path: '/v1/ack', body: { acks } });
+      await refused(400, code, () => inject({ method: 'POST', url: '/v1/ack', headers: q.headers, payload: q.payload }));
+      const again = signedRequest({ party: w.us, path: '/v1/ack', body: { acks } });
+      const res = await inject({ method: 'POST', url: '/v1/ack', headers: again.headers, payload: again.payload });
+      expect(res.json<{ error: { message: string } }>().error.message).toMatch(new RegExp(`^acknowledgement ${index}: `));
+    };
+    await refusedAt([never, never, broken, never], 'signature_invalid', 2);
+    await refusedAt([never, broken, new Uint8Array([1, 2, 3])], 'signature_invalid', 1);
+    await refusedAt([never, new Uint8Array([1, 2, 3]), broken], 'cbor_malformed', 1);
   });
 
   it('unknown routes and methods: 404 JSON; bad log queries: 400', async () => {

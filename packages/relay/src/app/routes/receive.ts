@@ -4,7 +4,19 @@
  * view of those records. Each route verifies the signed request, then its body, and only then
  * consumes the request's nonce and acts.
  */
-import { BackchannelError, REQUEST_HEADER, equalBytes, isBackchannelError, openCopyAck, toHex, type CopyAck } from '@backchannel/core';
+import {
+  BackchannelError,
+  LABELS,
+  REQUEST_HEADER,
+  equalBytes,
+  isBackchannelError,
+  openVerifiedCopyAck,
+  readCopyAckWrapper,
+  signatureInvalid,
+  toHex,
+  type CopyAck,
+  type SignedWrapper,
+} from '@backchannel/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { RelayError } from '../../errors.js';
 import type { ApiCatalog } from '../api-catalog.js';
@@ -14,6 +26,7 @@ import { deliveryItem, fetchItem } from '../items.js';
 import { addRoute } from '../route.js';
 import { AckBody, AckResponse, DeliveriesResponse, FetchResponse, PageBody } from '../schemas.js';
 import { consumeNonce, verifyStationRequest, type VerifiedRequest } from '../signed-request.js';
+import { sharedVerifyPool, type VerifyJob } from '../../verify/ed25519-pool.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -71,10 +84,27 @@ export function registerReceiveRoutes(app: FastifyInstance, catalog: ApiCatalog,
     async (req, reply) => {
       const body = req.body as AckBody;
       const v = await verify(ctx, req);
-      const acks: CopyAck[] = body.acks.map((bytes, i) => {
+      // The signatures go to the verification pool together, off the event loop (a sync
+      // acknowledges 200 copies a request); a single acknowledgement is checked here when the
+      // pool is idle. Each acknowledgement is then judged in order, as openCopyAck would.
+      const wrappers = body.acks.map((bytes): SignedWrapper | Error => {
+        try {
+          return readCopyAckWrapper(bytes);
+        } catch (cause) {
+          return cause instanceof Error ? cause : new Error(String(cause));
+        }
+      });
+      const jobs = wrappers.flatMap((w): VerifyJob[] => (w instanceof Error ? [] : [{ pub: w.key, sig: w.sig, label: LABELS.ack, parts: [w.bodyBytes] }]));
+      const results = jobs.length === 0 ? [] : await sharedVerifyPool().verify(jobs, { inlineWhenIdle: jobs.length === 1 });
+      let next = 0;
+      const acks: CopyAck[] = wrappers.map((w, i) => {
         let a: CopyAck;
         try {
-          a = openCopyAck(bytes);
+          if (w instanceof Error) throw w;
+          const r = results[next++];
+          if (r === 'key_invalid') throw new BackchannelError('schema_invalid', 'signed structure names an invalid key');
+          if (r !== 'valid') throw signatureInvalid(LABELS.ack);
+          a = openVerifiedCopyAck(w);
         } catch (cause) {
           if (isBackchannelError(cause)) throw new BackchannelError(cause.code, `acknowledgement ${i}: ${cause.message}`, { cause });
           throw cause;
