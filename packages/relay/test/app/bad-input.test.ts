@@ -194,7 +194,7 @@ describe.each(backends())('bad input on %s', (backend) => {
     await refused(400, 'cbor_malformed', () => inject({ method: 'POST', url: '/v1/ack', headers: req3.headers, payload: req3.payload }));
     // Several at once go to the verification pool; the first bad one, in order, is the answer.
     const broken = Uint8Array.from(never);
-    broken[broken.length - 1] ^= 1; // the last byte of the signature
+    broken[broken.length - 1] = broken[broken.length - 1]! ^ 1; // the last byte of the signature
     const refusedAt = async (acks: Uint8Array[], code: string, index: number): Promise<void> => {
       const q = signedRequest({ party: w.us, path: '/v1/ack', body: { acks } });
       await refused(400, code, () => inject({ method: 'POST', url: '/v1/ack', headers: q.headers, payload: q.payload }));
