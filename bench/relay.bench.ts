@@ -29,8 +29,8 @@ import { DEFAULT_LIMITS } from '../packages/relay/src/options.js';
 import { createRelay } from '../packages/relay/src/relay.js';
 import { openStore } from '../packages/relay/src/store/open-store.js';
 import { Ed25519Pool, type VerifyJob } from '../packages/relay/src/verify/ed25519-pool.js';
-import { readTokenWrapper, stationSignatureJob, tokenSignatureJob } from '../packages/relay/src/verify/submission-checks.js';
-import { parsePartyCard, partyCardJson } from '../packages/core/src/index.js';
+import { stationSignatureJob, tokenSignatureJob } from '../packages/relay/src/verify/submission-checks.js';
+import { parsePartyCard, partyCardJson, readSubmissionTokenWrapper } from '../packages/core/src/index.js';
 import { PG_ADMIN, createScratchDatabase, type ScratchDatabase } from './support/postgres.js';
 import { sealSubmission } from './support/submission.js';
 
@@ -131,7 +131,7 @@ export async function run(opts: BenchOptions): Promise<BenchRow[]> {
   const jobs: VerifyJob[] = [];
   for (let i = 0; i < 64; i++) {
     const env = parseEnvelope(m.envelope);
-    jobs.push(stationSignatureJob(env), tokenSignatureJob(readTokenWrapper(m.token)));
+    jobs.push(stationSignatureJob(env), tokenSignatureJob(readSubmissionTokenWrapper(m.token)));
   }
   rows.push(
     await measure('relay', `submission signature checks in the verification pool (${pool.threads} threads), per envelope`, () => pool.verify(jobs), {

@@ -117,7 +117,7 @@ export {
 
 // Protocol messages
 export { REQUEST_WINDOW_MS, TOKEN_WINDOW_MS, checkFreshness } from './messages/freshness.js';
-export { checkSubmissionToken, digestCommitment, openSubmissionToken, signSubmissionToken, type SubmissionToken } from './messages/submission-token.js';
+export { checkSubmissionToken, digestCommitment, openSubmissionToken, openVerifiedSubmissionToken, readSubmissionTokenWrapper, signSubmissionToken, type SubmissionToken } from './messages/submission-token.js';
 export { REQUEST_HEADER, checkRequest, openRequest, signRequest, type SignedRequest } from './messages/request.js';
 export { openCopyAck, openVerifiedCopyAck, readCopyAckWrapper, signCopyAck, type CopyAck } from './messages/copy-ack.js';
 export { openDeliveryRecord, signDeliveryRecord, type DeliveryRecord } from './messages/delivery-record.js';

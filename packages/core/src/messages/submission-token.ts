@@ -16,7 +16,7 @@ import { sha256 } from '../hash.js';
 import { LABELS } from '../labels.js';
 import { systemRandom, type Random } from '../random.js';
 import { MapReader } from '../schema.js';
-import { openSigned, signStructure } from '../signed.js';
+import { openSigned, openVerified, readSigned, signStructure, type Opened, type SignedWrapper } from '../signed.js';
 import { PARTY_ID_RE } from '../identity/ids.js';
 import { checkFreshness, TOKEN_WINDOW_MS } from './freshness.js';
 
@@ -55,8 +55,26 @@ export function signSubmissionToken(
   });
 }
 
+const TOKEN_MAX_BYTES = 1024;
+
 export function openSubmissionToken(bytes: Uint8Array): SubmissionToken {
-  const o = openSigned(bytes, LABELS.submit, 'token_invalid', 1024);
+  return tokenOf(openSigned(bytes, LABELS.submit, 'token_invalid', TOKEN_MAX_BYTES), bytes);
+}
+
+/**
+ * openSubmissionToken in two steps, for a relay that checks many signatures at once in its
+ * pool: the wrapper (structure and a strict key), then — once its signature over
+ * `LABELS.submit || 0x00 || bodyBytes` verified — the token. Same result, same errors.
+ */
+export function readSubmissionTokenWrapper(bytes: Uint8Array): SignedWrapper {
+  return readSigned(bytes, 'token_invalid', TOKEN_MAX_BYTES);
+}
+
+export function openVerifiedSubmissionToken(w: SignedWrapper): SubmissionToken {
+  return tokenOf(openVerified(w, TOKEN_MAX_BYTES), w.bytes);
+}
+
+function tokenOf(o: Opened, bytes: Uint8Array): SubmissionToken {
   const r = new MapReader(o.body, 'submission token');
   const v = r.uint('v');
   const t: SubmissionToken = {

@@ -10,6 +10,8 @@ import {
   encodeCbor,
   isBackchannelError,
   openSubmissionToken,
+  openVerifiedSubmissionToken,
+  readSubmissionTokenWrapper,
   parseEnvelope,
   signStructure,
   verify,
@@ -20,7 +22,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeSubmitResponse, readSubmitBody } from '../../src/app/cbor-body.js';
 import { Ed25519Pool, type VerifyJob, type VerifyResult } from '../../src/verify/ed25519-pool.js';
-import { readTokenBody, readTokenWrapper, stationSignatureJob } from '../../src/verify/submission-checks.js';
+import { stationSignatureJob } from '../../src/verify/submission-checks.js';
 import { backends } from '../helpers/databases.js';
 import { inProcessRelay, type InProcessRelay } from '../helpers/in-process.js';
 import { decode, makeWorld, seal, submitBody, token, type World } from '../helpers/world.js';
@@ -180,7 +182,7 @@ describe('submission readers match the core', () => {
     expect(coreAnswer(job)).toBe('valid');
   });
 
-  /** What core's openSubmissionToken makes of `bytes`, and what the relay's two-step reader makes of it. */
+  /** What core's openSubmissionToken makes of `bytes`, and what the relay's two steps (core's wrapper, the pool's check, core's body) make of it. */
   function both(bytes: Uint8Array): [unknown, unknown] {
     const run = (f: () => unknown): unknown => {
       try {
@@ -194,10 +196,10 @@ describe('submission readers match the core', () => {
     return [
       run(() => openSubmissionToken(bytes)),
       run(() => {
-        const wr = readTokenWrapper(bytes);
+        const wr = readSubmissionTokenWrapper(bytes);
         // The pool's answer stands in for openSigned's verification here.
-        if (coreAnswer({ pub: wr.key, sig: wr.sig, label: LABELS.submit, parts: [wr.body] }) !== 'valid') throw new (class extends Error {})();
-        return readTokenBody(wr);
+        if (coreAnswer({ pub: wr.key, sig: wr.sig, label: LABELS.submit, parts: [wr.bodyBytes] }) !== 'valid') throw new (class extends Error {})();
+        return openVerifiedSubmissionToken(wr);
       }),
     ];
   }

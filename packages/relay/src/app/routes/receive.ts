@@ -27,6 +27,7 @@ import { addRoute } from '../route.js';
 import { AckBody, AckResponse, DeliveriesResponse, FetchResponse, PageBody } from '../schemas.js';
 import { consumeNonce, verifyStationRequest, type VerifiedRequest } from '../signed-request.js';
 import { sharedVerifyPool, type VerifyJob } from '../../verify/ed25519-pool.js';
+import { wrapperSignatureJob } from '../../verify/submission-checks.js';
 
 const EMPTY = new Uint8Array(0);
 
@@ -94,7 +95,7 @@ export function registerReceiveRoutes(app: FastifyInstance, catalog: ApiCatalog,
           return cause instanceof Error ? cause : new Error(String(cause));
         }
       });
-      const jobs = wrappers.flatMap((w): VerifyJob[] => (w instanceof Error ? [] : [{ pub: w.key, sig: w.sig, label: LABELS.ack, parts: [w.bodyBytes] }]));
+      const jobs = wrappers.flatMap((w): VerifyJob[] => (w instanceof Error ? [] : [wrapperSignatureJob(w, LABELS.ack)]));
       const results = jobs.length === 0 ? [] : await sharedVerifyPool().verify(jobs, { inlineWhenIdle: jobs.length === 1 });
       let next = 0;
       const acks: CopyAck[] = wrappers.map((w, i) => {

@@ -16,7 +16,17 @@
  * commits while other cores verify; a submission alone, with the pool idle, is verified here
  * instead, since at low load the thread hand-offs cost more latency than the check.
  */
-import { BackchannelError, checkSubmissionToken, findStation, isBackchannelError, parseEnvelope, type SubmissionToken } from '@backchannel/core';
+import {
+  BackchannelError,
+  checkSubmissionToken,
+  findStation,
+  isBackchannelError,
+  openVerifiedSubmissionToken,
+  parseEnvelope,
+  readSubmissionTokenWrapper,
+  type SignedWrapper,
+  type SubmissionToken,
+} from '@backchannel/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { RelayError } from '../../errors.js';
 import type { ApiCatalog } from '../api-catalog.js';
@@ -25,7 +35,7 @@ import type { RelayContext } from '../context.js';
 import { addRoute } from '../route.js';
 import { BundleBody, BundleGetResponse, BundlePostResponse, PartyParams, SubmitBody, SubmitResponse } from '../schemas.js';
 import { sharedVerifyPool, type VerifyJob } from '../../verify/ed25519-pool.js';
-import { readTokenBody, readTokenWrapper, stationSignatureJob, tokenSignatureJob, type TokenWrapper } from '../../verify/submission-checks.js';
+import { stationSignatureJob, tokenSignatureJob } from '../../verify/submission-checks.js';
 
 /** A token problem becomes token_invalid with its reason (a CBOR error inside the token included). */
 function tokenInvalid(cause: unknown): unknown {
@@ -82,10 +92,10 @@ export function registerSubmitRoutes(app: FastifyInstance, catalog: ApiCatalog, 
     }
     if (bundle.party !== h.from) throw new BackchannelError('key_unknown', `bundle is for ${bundle.party}, not ${h.from}`);
     // 5 and 6: the signatures, at once in the pool; the token's structure is read first.
-    let wrapper: TokenWrapper | undefined;
+    let wrapper: SignedWrapper | undefined;
     let wrapperError: unknown;
     try {
-      wrapper = readTokenWrapper(body.token);
+      wrapper = readSubmissionTokenWrapper(body.token);
     } catch (cause) {
       wrapperError = cause;
     }
@@ -106,7 +116,7 @@ export function registerSubmitRoutes(app: FastifyInstance, catalog: ApiCatalog, 
       if (wrapper === undefined) throw wrapperError;
       if (tokenSig === 'key_invalid') throw new BackchannelError('key_invalid', 'not an Ed25519 public key');
       if (tokenSig !== 'valid') throw new BackchannelError('signature_invalid', 'signature does not verify (backchannel/v1/submit)');
-      token = readTokenBody(wrapper);
+      token = openVerifiedSubmissionToken(wrapper);
     } catch (cause) {
       throw tokenInvalid(cause);
     }
