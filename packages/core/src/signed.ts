@@ -63,6 +63,26 @@ export function openVerified(w: SignedWrapper, maxBytes?: number): Opened {
 }
 
 /**
+ * One kind of Signed structure's readers, all ending in `from` (its body's schema): `open`
+ * checks the signature here; `read` then `openVerified` are the same in two steps, for a caller
+ * that checks many signatures at once elsewhere (the relay's verification pool) — same result,
+ * same errors.
+ */
+export interface SignedReader<T> {
+  readonly open: (bytes: Uint8Array) => T;
+  readonly read: (bytes: Uint8Array) => SignedWrapper;
+  readonly openVerified: (w: SignedWrapper) => T;
+}
+
+export function signedReader<T>(label: Label, code: ErrorCode, maxBytes: number, from: (o: Opened) => T): SignedReader<T> {
+  return {
+    open: (bytes) => from(openSigned(bytes, label, code, maxBytes)),
+    read: (bytes) => readSigned(bytes, code, maxBytes),
+    openVerified: (w) => from(openVerified(w, maxBytes)),
+  };
+}
+
+/**
  * Decodes the wrapper, checks the signature with the key it names, then decodes the body.
  * `code` is the error for a structural problem of this kind of object (e.g. 'token_invalid').
  */

@@ -6,7 +6,7 @@
 import type { Ed25519Key } from '../ed25519.js';
 import { LABELS } from '../labels.js';
 import { MapReader } from '../schema.js';
-import { openSigned, openVerified, readSigned, signStructure, type Opened, type SignedWrapper } from '../signed.js';
+import { signStructure, signedReader, type Opened, type SignedWrapper } from '../signed.js';
 import { PARTY_ID_RE } from '../identity/ids.js';
 
 export interface CopyAck {
@@ -25,26 +25,14 @@ export function signCopyAck(station: Ed25519Key, a: Omit<CopyAck, 'station' | 'b
   return signStructure(station, LABELS.ack, { v: 1, origin: a.origin, party: a.party, from: a.from, id: a.id, digest: a.digest, time: a.time });
 }
 
-const COPY_ACK_MAX_BYTES = 1024;
+const reader = signedReader(LABELS.ack, 'schema_invalid', 1024, copyAckOf);
 
-export function openCopyAck(bytes: Uint8Array): CopyAck {
-  return copyAckOf(openSigned(bytes, LABELS.ack, 'schema_invalid', COPY_ACK_MAX_BYTES), bytes);
-}
+export const openCopyAck: (bytes: Uint8Array) => CopyAck = reader.open;
+/** openCopyAck in two steps (signed.ts, signedReader): the wrapper, then the acknowledgement once its signature over `LABELS.ack || 0x00 || bodyBytes` verified. */
+export const readCopyAckWrapper: (bytes: Uint8Array) => SignedWrapper = reader.read;
+export const openVerifiedCopyAck: (w: SignedWrapper) => CopyAck = reader.openVerified;
 
-/**
- * openCopyAck in two steps, for a caller that checks the signatures of many acknowledgements at
- * once elsewhere: the wrapper (structure and key), then — once its signature over
- * `LABELS.ack || 0x00 || bodyBytes` verified — the acknowledgement. Same result, same errors.
- */
-export function readCopyAckWrapper(bytes: Uint8Array): SignedWrapper {
-  return readSigned(bytes, 'schema_invalid', COPY_ACK_MAX_BYTES);
-}
-
-export function openVerifiedCopyAck(w: SignedWrapper): CopyAck {
-  return copyAckOf(openVerified(w, COPY_ACK_MAX_BYTES), w.bytes);
-}
-
-function copyAckOf(o: Opened, bytes: Uint8Array): CopyAck {
+function copyAckOf(o: Opened): CopyAck {
   const r = new MapReader(o.body, 'copy acknowledgement');
   const v = r.uint('v');
   const a: CopyAck = {
@@ -55,7 +43,7 @@ function copyAckOf(o: Opened, bytes: Uint8Array): CopyAck {
     digest: r.bytes('digest', { len: 32 }),
     time: r.uint('time'),
     station: o.key,
-    bytes,
+    bytes: o.bytes,
   };
   if (v !== 1) r.problems.push('copy acknowledgement.v must be 1');
   r.done();

@@ -16,7 +16,7 @@ import { sha256 } from '../hash.js';
 import { LABELS } from '../labels.js';
 import { systemRandom, type Random } from '../random.js';
 import { MapReader } from '../schema.js';
-import { openSigned, openVerified, readSigned, signStructure, type Opened, type SignedWrapper } from '../signed.js';
+import { signStructure, signedReader, type Opened, type SignedWrapper } from '../signed.js';
 import { PARTY_ID_RE } from '../identity/ids.js';
 import { checkFreshness, TOKEN_WINDOW_MS } from './freshness.js';
 
@@ -55,26 +55,14 @@ export function signSubmissionToken(
   });
 }
 
-const TOKEN_MAX_BYTES = 1024;
+const reader = signedReader(LABELS.submit, 'token_invalid', 1024, tokenOf);
 
-export function openSubmissionToken(bytes: Uint8Array): SubmissionToken {
-  return tokenOf(openSigned(bytes, LABELS.submit, 'token_invalid', TOKEN_MAX_BYTES), bytes);
-}
+export const openSubmissionToken: (bytes: Uint8Array) => SubmissionToken = reader.open;
+/** openSubmissionToken in two steps (signed.ts, signedReader): the wrapper, then the token once its signature over `LABELS.submit || 0x00 || bodyBytes` verified (the relay's pool). */
+export const readSubmissionTokenWrapper: (bytes: Uint8Array) => SignedWrapper = reader.read;
+export const openVerifiedSubmissionToken: (w: SignedWrapper) => SubmissionToken = reader.openVerified;
 
-/**
- * openSubmissionToken in two steps, for a relay that checks many signatures at once in its
- * pool: the wrapper (structure and a strict key), then — once its signature over
- * `LABELS.submit || 0x00 || bodyBytes` verified — the token. Same result, same errors.
- */
-export function readSubmissionTokenWrapper(bytes: Uint8Array): SignedWrapper {
-  return readSigned(bytes, 'token_invalid', TOKEN_MAX_BYTES);
-}
-
-export function openVerifiedSubmissionToken(w: SignedWrapper): SubmissionToken {
-  return tokenOf(openVerified(w, TOKEN_MAX_BYTES), w.bytes);
-}
-
-function tokenOf(o: Opened, bytes: Uint8Array): SubmissionToken {
+function tokenOf(o: Opened): SubmissionToken {
   const r = new MapReader(o.body, 'submission token');
   const v = r.uint('v');
   const t: SubmissionToken = {
@@ -84,8 +72,8 @@ function tokenOf(o: Opened, bytes: Uint8Array): SubmissionToken {
     time: r.uint('time'),
     nonce: r.bytes('nonce', { len: 16 }),
     station: o.key,
-    bytes,
-    hash: sha256(bytes),
+    bytes: o.bytes,
+    hash: sha256(o.bytes),
   };
   if (v !== 1) r.problems.push('submission token.v must be 1');
   r.done('token_invalid');
