@@ -21,7 +21,7 @@ export { BoundedCache, cachingStatements, type PreparingDatabase } from './bound
 // Signatures
 export { Ed25519Key, isStrictPublicKey, verify, verifyRaw } from './ed25519.js';
 export { LABELS, type Label } from './labels.js';
-export { openSigned, openVerified, readSigned, signStructure, signatureInvalid, type Opened, type SignedWrapper } from './signed.js';
+export { openSigned, signStructure, signatureInvalid, type Opened, type SignedWrapper } from './signed.js';
 
 // Secrets at rest
 export { DEFAULT_SCRYPT, MIN_SCRYPT_N, decryptSecret, encryptSecret, type ScryptParams } from './secrets/keystore.js';

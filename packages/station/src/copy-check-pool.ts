@@ -110,8 +110,8 @@ export class CopyCheckPool {
   #start(): Slot[] | undefined {
     if (this.#broken || this.#size === 0) return undefined;
     if (this.#slots !== undefined) return this.#slots;
+    const slots: Slot[] = [];
     try {
-      const slots: Slot[] = [];
       for (let i = 0; i < this.#size; i++) {
         const worker = new Worker(new URL('./copy-check-worker.js', import.meta.url), { execArgv: [] });
         worker.unref();
@@ -134,7 +134,9 @@ export class CopyCheckPool {
       this.#slots = slots;
       return slots;
     } catch {
+      // Threads could not be started: the ones that were go, and every copy is checked in line.
       this.#broken = true;
+      for (const s of slots) void s.worker.terminate();
       return undefined;
     }
   }
