@@ -10,7 +10,7 @@
 import { emptyReport, fmtNum, summarize, wallMs, type BenchOptions, type PartReport } from '../lib.js';
 import { openSender, startReceiver, startRelays } from '../support/e2e-world.js';
 import { tempDir } from '../support/procs.js';
-import { NOTE_BODY, offeredLoad } from './e2e.js';
+import { NOTE_BODY, offeredLoad, warmUp } from './e2e.js';
 
 const ALL = ['ch', 'om', 'qa'];
 
@@ -23,10 +23,7 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
   const qa = relays.find((x) => x.id === 'qa')!.proxy!;
   const seconds = opts.quick ? 2 : 6;
 
-  for (let i = 0; i < 10; i++) {
-    const s = await desk.send({ to: 'ir', precedence: 'FLASH', subject: 'warm-up', body: NOTE_BODY, via: ALL });
-    await rx.waitFor(s.id, 3, 10_000);
-  }
+  await warmUp(desk, rx, ALL, opts.quick ? 200 : 1000, 3);
 
   const l = await offeredLoad(desk, rx, ALL, 200, seconds, 3);
   const first: number[] = [];
