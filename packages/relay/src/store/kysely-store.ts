@@ -681,15 +681,34 @@ export class KyselyRelayStore implements RelayStore {
     }
   }
 
+  /**
+   * Driven by the keys: each sender's ids as one IN list on the envelopes' (from_party, env_id)
+   * index, then the desk's item by (desk, leaf_index). Written as an OR of (from, id) pairs,
+   * SQLite's planner walks every item the desk was ever handed once there are a handful of
+   * pairs (an acknowledgement cost ~4.5 ms at 5,000 items, and grew with the history).
+   */
   async findDeliveredCopies(desk: Uint8Array, keys: readonly EnvelopeKey[]): Promise<DeliveredCopy[]> {
     if (keys.length === 0) return [];
-    const rows = await this.db
-      .selectFrom('desk_items as d')
-      .innerJoin('envelopes as e', 'e.leaf_index', 'd.leaf_index')
-      .select(['d.desk', 'd.seq', 'd.assigned', 'e.leaf_index', 'e.from_party', 'e.env_id', 'e.to_party', 'e.prec', 'e.digest', 'e.received'])
-      .where('d.desk', '=', blob(desk))
-      .where((eb) => eb.or(keys.map((k) => eb.and([eb('e.from_party', '=', k.from), eb('e.env_id', '=', blob(k.id))]))))
-      .execute();
+    const bySender = new Map<string, Buffer[]>();
+    for (const k of keys) {
+      const ids = bySender.get(k.from);
+      if (ids === undefined) bySender.set(k.from, [blob(k.id)]);
+      else ids.push(blob(k.id));
+    }
+    const rows = [];
+    for (const [from, ids] of bySender) {
+      for (const part of chunks(ids, ROWS_PER_INSERT)) {
+        rows.push(
+          ...(await this.db
+            .selectFrom('envelopes as e')
+            .innerJoin('desk_items as d', (j) => j.onRef('d.leaf_index', '=', 'e.leaf_index').on('d.desk', '=', blob(desk)))
+            .select(['d.desk', 'd.seq', 'd.assigned', 'e.leaf_index', 'e.from_party', 'e.env_id', 'e.to_party', 'e.prec', 'e.digest', 'e.received'])
+            .where('e.from_party', '=', from)
+            .where('e.env_id', 'in', part)
+            .execute()),
+        );
+      }
+    }
     return rows.map((r) => ({
       desk: view(r.desk),
       seq: r.seq,

@@ -198,6 +198,24 @@ describe.each(backends())('storage contract on %s', (backend) => {
     expect(cands[0]?.confirmedBy).toEqual([desk]);
   });
 
+  it('finds the copies a desk was handed among many keys of several senders, and only those', async () => {
+    const desk = rnd(32);
+    const other = rnd(32);
+    const envs = await commit(...Array.from({ length: 30 }, (_, i) => envelope({ from: i % 3 === 0 ? 'om' : 'us' })));
+    // The desk is handed the first 20, another desk of the party all 30.
+    await store.fetchForDesk({ desk, party: 'ir', after: undefined, limit: 20, now: T + 1 });
+    await store.fetchForDesk({ desk: other, party: 'ir', after: undefined, limit: 30, now: T + 1 });
+    const asked = [...envs.map((e) => ({ from: e.from, id: e.id })), { from: 'us', id: rnd(16) }, { from: 'nobody', id: envs[0]!.id }];
+    const copies = await store.findDeliveredCopies(desk, asked);
+    expect(copies.map((c) => c.index).sort((a, b) => a - b)).toEqual(envs.slice(0, 20).map((e) => e.index));
+    for (const c of copies) {
+      expect(c.desk).toEqual(desk);
+      const e = envs.find((x) => x.index === c.index)!;
+      expect({ from: c.from, id: c.id, digest: c.digest }).toEqual({ from: e.from, id: e.id, digest: e.digest });
+    }
+    expect(await store.findDeliveredCopies(other, asked)).toHaveLength(30);
+  });
+
   it('remembers request nonces until they expire', async () => {
     const n = rnd(48);
     expect(await store.useNonce(n, T + 10)).toBe(true);
