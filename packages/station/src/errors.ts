@@ -26,6 +26,7 @@ export const STATION_ERROR_CODES = [
   // Storage
   'storage_key_wrong', // the store was written under another storage key
   'store_invalid', // the store's contents are not what this version wrote
+  'store_failed', // the store could not make a commit durable (the disk refused an fsync)
 ] as const;
 
 export type StationErrorCode = (typeof STATION_ERROR_CODES)[number];

@@ -38,9 +38,13 @@ describe('failover', () => {
   it('FLASH with no receipt within one second fails over, and the slow relay still counts when it answers', async () => {
     w = await memoryWorld('flash-slow');
     w.relays.ch.faults.stall = true;
+    // The desks' own timers are already set; the submission adds two (its FLASH receipt timer
+    // and the send's timeout).
+    const before = w.clock.pending;
     const pending = w.usDesk.send({ to: 'ir', precedence: 'FLASH', subject: 'Stand down', body: 'Now.', via: ['ch'] });
-    // Sealing and storing are real work; wait until the submission is out.
-    await eventually(() => w!.clock.pending >= 2);
+    // Sealing and storing are real work (the commit waits for an fsync on the thread pool);
+    // wait until the submission is out.
+    await eventually(() => w!.clock.pending >= before + 2);
     await w.clock.advance(999);
     expect(w.relays.om.submissions).toEqual([]);
     await w.clock.advance(1);

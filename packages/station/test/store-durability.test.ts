@@ -1,13 +1,15 @@
 /**
  * What the store does to spend fewer fsyncs and statement preparations without losing what
  * must be durable: prepared statements reused by SQL text; a transaction that is not durable
- * on its own commits with synchronous=NORMAL and leaves the connection at FULL; durable
- * transactions that overlap wait for one durable write after their commits (group commit).
+ * on its own commits with synchronous=NORMAL and leaves the connection at FULL; a durable one
+ * commits the same way and waits for an fsync of the write-ahead log begun after its commit,
+ * shared with the transactions that overlap it (group commit).
  */
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deterministicRandomForTests } from '@backchannel/core';
 import { cachingStatements, openSqliteStore, SqliteStationStore } from '../src/store/sqlite-store.js';
 import type { StationStore } from '../src/store/store.js';
@@ -69,14 +71,47 @@ describe('durability of commits', () => {
   const settingSeen = (key: string): string | undefined =>
     other((db) => (db.prepare('select value from settings where key = ?').get(key) as { value: string } | undefined)?.value);
 
-  it('a transaction alone is durable on its own: it runs at synchronous=FULL', async () => {
-    expect(await synchronousOf(store)).toBe(2);
-    const inside = await store.transaction(async (tx) => {
-      await tx.setSetting('alone', '1');
-      return synchronousOf(tx);
+  /** Records every fsync of a file handle, start and end, in order with what the test records. */
+  async function recordingSyncs<T>(events: string[], run: () => Promise<T>): Promise<T> {
+    const probe = await open(path, 'r');
+    const proto = Object.getPrototypeOf(probe) as { sync: (this: FileHandle) => Promise<void> };
+    await probe.close();
+    const realSync = proto.sync;
+    const spy = vi.spyOn(proto, 'sync').mockImplementation(async function (this: FileHandle) {
+      const n = events.filter((e) => e.startsWith('sync-start')).length;
+      events.push(`sync-start ${n}`);
+      await realSync.call(this);
+      events.push(`sync-end ${n}`);
     });
-    expect(inside).toBe(2);
+    try {
+      return await run();
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  /** True when an fsync began after `after` and ended before `before` (indexes into events). */
+  const syncedBetween = (events: readonly string[], after: number, before: number): boolean =>
+    events.some((e, at) => e.startsWith('sync-start') && at > after && events.indexOf(e.replace('start', 'end')) < before);
+
+  it('a durable transaction alone returns only after an fsync of the write-ahead log that began after its commit', async () => {
+    const events: string[] = [];
+    const mode = await recordingSyncs(events, async () => {
+      const m = await store.transaction(async (tx) => {
+        await tx.setSetting('alone', '1');
+        const inside = await synchronousOf(tx);
+        events.push('body');
+        return inside;
+      });
+      events.push('done');
+      return m;
+    });
+    // The commit itself does not fsync (the event loop never waits on the disk)...
+    expect(mode).toBe(1);
+    // ...the fsync of the log, on the thread pool, does, and the transaction waited for it.
+    expect(syncedBetween(events, events.indexOf('body'), events.indexOf('done')), events.join(', ')).toBe(true);
     expect(settingSeen('alone')).toBe('1');
+    expect(await synchronousOf(store)).toBe(2);
   });
 
   it('{ durable: false } commits at synchronous=NORMAL, visible at once, and leaves the connection at FULL', async () => {
@@ -111,33 +146,55 @@ describe('durability of commits', () => {
       }, { durable: false });
       return [await synchronousOf(tx), inner];
     });
-    expect(modes).toEqual([2, 2]);
+    // One transaction, one commit: the inner one runs in the outer (durable) one.
+    expect(modes).toEqual([1, 1]);
     expect(settingSeen('joined')).toBe('1');
   });
 
-  it('overlapping durable transactions share a durable write made after each of their commits', async () => {
-    const before = settingSeen('store_sync');
-    const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) =>
-        store
-          .transaction(async (tx) => {
-            await tx.setSetting(`group-${i}`, String(i));
-            return synchronousOf(tx);
-          })
-          .then((mode) => ({ mode, syncAfter: settingSeen('store_sync') })),
+  it('overlapping durable transactions each return only after an fsync of the write-ahead log that began after their commit, and share them', async () => {
+    const events: string[] = [];
+    const modes = await recordingSyncs(events, () =>
+      Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          store
+            .transaction(async (tx) => {
+              await tx.setSetting(`group-${i}`, String(i));
+              const mode = await synchronousOf(tx);
+              events.push(`body ${i}`);
+              return mode;
+            })
+            .then((mode) => {
+              events.push(`done ${i}`);
+              return mode;
+            }),
+        ),
       ),
     );
-    // The first commits alone at FULL; those that came while it ran commit without an fsync...
-    expect(results[0]!.mode).toBe(2);
-    const grouped = results.filter((r) => r.mode === 1);
-    expect(grouped.length).toBeGreaterThan(0);
-    // ...and return only once a durable write followed them: the sync setting has moved on.
-    for (const g of grouped) {
-      expect(g.syncAfter).toBeDefined();
-      expect(g.syncAfter).not.toBe(before);
+    expect(modes).toEqual([1, 1, 1, 1, 1, 1]);
+    for (let i = 0; i < 6; i++) {
+      expect(syncedBetween(events, events.indexOf(`body ${i}`), events.indexOf(`done ${i}`)), events.join(', ')).toBe(true);
+      expect(settingSeen(`group-${i}`)).toBe(String(i));
     }
-    for (let i = 0; i < 6; i++) expect(settingSeen(`group-${i}`)).toBe(String(i));
+    // Fewer fsyncs than transactions: commits made while one ran share the next.
+    expect(events.filter((e) => e.startsWith('sync-start')).length).toBeLessThan(6);
     expect(await synchronousOf(store)).toBe(2);
+  });
+
+  it('a durable transaction whose log cannot be synced fails with store_failed, and the next one syncs again', async () => {
+    const probe = await open(path, 'r');
+    const proto = Object.getPrototypeOf(probe) as { sync: (this: FileHandle) => Promise<void> };
+    await probe.close();
+    const spy = vi.spyOn(proto, 'sync').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    try {
+      const results = await Promise.allSettled(Array.from({ length: 3 }, (_, i) => store.transaction((tx) => tx.setSetting(`eio-${i}`, '1'))));
+      const failed = results.filter((r) => r.status === 'rejected');
+      expect(failed.length).toBeGreaterThan(0);
+      for (const f of failed) expect((f as PromiseRejectedResult).reason).toMatchObject({ code: 'store_failed' });
+      const again = await Promise.all(Array.from({ length: 3 }, (_, i) => store.transaction((tx) => tx.setSetting(`after-eio-${i}`, '1'))));
+      expect(again).toHaveLength(3);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('a store in memory ignores the option (nothing there is durable anyway)', async () => {
