@@ -189,7 +189,7 @@ describe('durability of commits', () => {
       const results = await Promise.allSettled(Array.from({ length: 3 }, (_, i) => store.transaction((tx) => tx.setSetting(`eio-${i}`, '1'))));
       const failed = results.filter((r) => r.status === 'rejected');
       expect(failed.length).toBeGreaterThan(0);
-      for (const f of failed) expect((f as PromiseRejectedResult).reason).toMatchObject({ code: 'store_failed' });
+      for (const f of failed) expect(f.reason).toMatchObject({ code: 'store_failed' });
       const again = await Promise.all(Array.from({ length: 3 }, (_, i) => store.transaction((tx) => tx.setSetting(`after-eio-${i}`, '1'))));
       expect(again).toHaveLength(3);
     } finally {
