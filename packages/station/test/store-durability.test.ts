@@ -71,11 +71,16 @@ describe('durability of commits', () => {
   const settingSeen = (key: string): string | undefined =>
     other((db) => (db.prepare('select value from settings where key = ?').get(key) as { value: string } | undefined)?.value);
 
+  /** Where every FileHandle's `sync` lives, so a test can watch or fail the store's fsyncs. */
+  async function fileHandlePrototype(): Promise<{ sync: (this: FileHandle) => Promise<void> }> {
+    const probe = await open(path, 'r');
+    await probe.close();
+    return Object.getPrototypeOf(probe) as { sync: (this: FileHandle) => Promise<void> };
+  }
+
   /** Records every fsync of a file handle, start and end, in order with what the test records. */
   async function recordingSyncs<T>(events: string[], run: () => Promise<T>): Promise<T> {
-    const probe = await open(path, 'r');
-    const proto = Object.getPrototypeOf(probe) as { sync: (this: FileHandle) => Promise<void> };
-    await probe.close();
+    const proto = await fileHandlePrototype();
     const realSync = proto.sync;
     const spy = vi.spyOn(proto, 'sync').mockImplementation(async function (this: FileHandle) {
       const n = events.filter((e) => e.startsWith('sync-start')).length;
@@ -181,9 +186,7 @@ describe('durability of commits', () => {
   });
 
   it('a durable transaction whose log cannot be synced fails with store_failed, and the next one syncs again', async () => {
-    const probe = await open(path, 'r');
-    const proto = Object.getPrototypeOf(probe) as { sync: (this: FileHandle) => Promise<void> };
-    await probe.close();
+    const proto = await fileHandlePrototype();
     const spy = vi.spyOn(proto, 'sync').mockRejectedValueOnce(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
     try {
       const results = await Promise.allSettled(Array.from({ length: 3 }, (_, i) => store.transaction((tx) => tx.setSetting(`eio-${i}`, '1'))));

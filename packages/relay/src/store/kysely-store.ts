@@ -39,6 +39,18 @@ function view(b: Uint8Array): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** The values of `items` in lists by key, keys in first-seen order. */
+function groupBy<T, K, V>(items: Iterable<T>, key: (t: T) => K, value: (t: T) => V): Map<K, V[]> {
+  const out = new Map<K, V[]>();
+  for (const t of items) {
+    const k = key(t);
+    const l = out.get(k);
+    if (l === undefined) out.set(k, [value(t)]);
+    else l.push(value(t));
+  }
+  return out;
+}
+
 function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
@@ -361,12 +373,7 @@ export class KyselyRelayStore implements RelayStore {
 
   async getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]> {
     if (ids.length === 0) return [];
-    const byLevel = new Map<number, number[]>();
-    for (const id of ids) {
-      const l = byLevel.get(id.level);
-      if (l === undefined) byLevel.set(id.level, [id.index]);
-      else l.push(id.index);
-    }
+    const byLevel = groupBy(ids, (id) => id.level, (id) => id.index);
     // One query for the whole proof: a few small IN lists, one per level.
     const rows = await this.db
       .selectFrom('nodes')
@@ -668,13 +675,7 @@ export class KyselyRelayStore implements RelayStore {
    * seeking each key, and a desk far behind would pay for its whole backlog on every page.
    */
   private async dropPending(trx: Transaction<RelayDatabase>, desk: Buffer, keys: readonly { prec: number; index: number }[]): Promise<void> {
-    const byPrec = new Map<number, number[]>();
-    for (const k of keys) {
-      const l = byPrec.get(k.prec);
-      if (l === undefined) byPrec.set(k.prec, [k.index]);
-      else l.push(k.index);
-    }
-    for (const [prec, idxs] of byPrec) {
+    for (const [prec, idxs] of groupBy(keys, (k) => k.prec, (k) => k.index)) {
       for (const part of chunks(idxs, ROWS_PER_INSERT)) {
         await trx.deleteFrom('desk_pending').where('desk', '=', desk).where('prec', '=', prec).where('leaf_index', 'in', part).execute();
       }
@@ -689,14 +690,8 @@ export class KyselyRelayStore implements RelayStore {
    */
   async findDeliveredCopies(desk: Uint8Array, keys: readonly EnvelopeKey[]): Promise<DeliveredCopy[]> {
     if (keys.length === 0) return [];
-    const bySender = new Map<string, Buffer[]>();
-    for (const k of keys) {
-      const ids = bySender.get(k.from);
-      if (ids === undefined) bySender.set(k.from, [blob(k.id)]);
-      else ids.push(blob(k.id));
-    }
     const rows = [];
-    for (const [from, ids] of bySender) {
+    for (const [from, ids] of groupBy(keys, (k) => k.from, (k) => blob(k.id))) {
       for (const part of chunks(ids, ROWS_PER_INSERT)) {
         rows.push(
           ...(await this.db
@@ -775,12 +770,7 @@ export class KyselyRelayStore implements RelayStore {
       .where('leaf_index', 'in', rows.map((r) => r.leaf_index))
       .where('fetched', 'is not', null)
       .execute();
-    const by = new Map<number, Uint8Array[]>();
-    for (const c of confirmed) {
-      const l = by.get(c.leaf_index) ?? [];
-      l.push(view(c.desk));
-      by.set(c.leaf_index, l);
-    }
+    const by = groupBy(confirmed, (c) => c.leaf_index, (c) => view(c.desk));
     return rows.map((r) => {
       const { bytes: _bytes, ...envelope } = envelopeFromRow({ ...r, bytes: Buffer.alloc(0) });
       return { envelope, confirmedBy: by.get(r.leaf_index) ?? [] };

@@ -297,7 +297,7 @@ export class SqliteStationStore implements StationStore {
     return db.transaction().execute((trx: Transaction<Database>) => fn(new SqliteStationStore(trx, this.#cipher, this.#shared)));
   }
 
-  /** Commits with synchronous=NORMAL: visible at once, durable with the next durable commit. */
+  /** Commits with synchronous=NORMAL: visible at once, durable with the next fsync of the log (WalSync's, or a FULL commit's). */
   #withoutSync<T>(fn: (tx: StationStore) => Promise<T>): Promise<T> {
     // SQLite refuses to change the safety level inside a transaction, so it is set around it,
     // on the one connection held throughout: no other statement runs between.
