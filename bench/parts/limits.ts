@@ -1,11 +1,11 @@
 /**
  * Part 7, the limits of this machine: what no durable, signing server on it can beat.
  * fsync'd appends (node:fs write + fsync), raw durable SQLite inserts (better-sqlite3, WAL,
- * synchronous=FULL, 2 KiB rows, 1 and 100 rows per transaction), and Ed25519 sign and verify
- * (node:crypto, one core). Each loop is bounded in time and count.
+ * synchronous=FULL, 2 KiB rows, 1 and 100 rows per transaction), Ed25519 sign and verify and
+ * X25519 (node:crypto, one core). Each loop is bounded in time and count.
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
-import { generateKeyPairSync, sign, verify } from 'node:crypto';
+import { diffieHellman, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { emptyReport, fmtNum, loopFor, type BenchOptions, type PartReport } from '../lib.js';
@@ -51,7 +51,29 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
   r.metrics['limits.sqlite100'] = (s100.ops * 100) / s100.seconds;
   db.close();
 
-  // Ed25519 on node:crypto: KeyObjects made once (import per call costs ~65 µs, NODE20.md).
+  const c = await cryptoCosts(ms);
+  r.metrics['limits.ed25519Sign'] = 1e6 / c.signUs;
+  r.metrics['limits.ed25519Verify'] = 1e6 / c.verifyUs;
+  r.metrics['limits.x25519'] = 1e6 / c.x25519Us;
+
+  r.tables.push({
+    title: 'Machine limits (one core, one process)',
+    columns: ['operation', 'per second', 'µs per op'],
+    rows: [
+      ['write 2 KiB + fsync (node:fs)', fmtNum(r.metrics['limits.fsyncAppends']), fmtNum(1e6 / r.metrics['limits.fsyncAppends'])],
+      ['SQLite WAL synchronous=FULL, 1 row (2 KiB) per transaction', fmtNum(r.metrics['limits.sqlite1']), fmtNum(1e6 / r.metrics['limits.sqlite1'])],
+      ['SQLite WAL synchronous=FULL, 100 rows per transaction (rows/s)', fmtNum(r.metrics['limits.sqlite100']), fmtNum(1e6 / r.metrics['limits.sqlite100'])],
+      ['Ed25519 sign (node:crypto)', fmtNum(r.metrics['limits.ed25519Sign']), fmtNum(1e6 / r.metrics['limits.ed25519Sign'])],
+      ['Ed25519 verify (node:crypto)', fmtNum(r.metrics['limits.ed25519Verify']), fmtNum(1e6 / r.metrics['limits.ed25519Verify'])],
+      ['X25519 (node:crypto diffieHellman)', fmtNum(r.metrics['limits.x25519']), fmtNum(1e6 / r.metrics['limits.x25519'])],
+    ],
+  });
+  return r;
+}
+
+/** µs per operation of the three primitives a note's path counts (crypto-count.js), each timed for `ms` on this thread. */
+export async function cryptoCosts(ms: number): Promise<{ signUs: number; verifyUs: number; x25519Us: number }> {
+  // KeyObjects made once, as the hot paths cache them (an import per call costs ~65 µs, NODE20.md).
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const msg = Buffer.alloc(64, 1);
   const sig = sign(null, msg, privateKey);
@@ -63,19 +85,11 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
     if (!verify(null, msg, publicKey, sig)) throw new Error('Ed25519 verify failed on its own signature');
     return undefined;
   });
-  r.metrics['limits.ed25519Sign'] = sg.ops / sg.seconds;
-  r.metrics['limits.ed25519Verify'] = vf.ops / vf.seconds;
-
-  r.tables.push({
-    title: 'Machine limits (one core, one process)',
-    columns: ['operation', 'per second', 'µs per op'],
-    rows: [
-      ['write 2 KiB + fsync (node:fs)', fmtNum(r.metrics['limits.fsyncAppends']), fmtNum(1e6 / r.metrics['limits.fsyncAppends'])],
-      ['SQLite WAL synchronous=FULL, 1 row (2 KiB) per transaction', fmtNum(r.metrics['limits.sqlite1']), fmtNum(1e6 / r.metrics['limits.sqlite1'])],
-      ['SQLite WAL synchronous=FULL, 100 rows per transaction (rows/s)', fmtNum(r.metrics['limits.sqlite100']), fmtNum(1e6 / r.metrics['limits.sqlite100'])],
-      ['Ed25519 sign (node:crypto)', fmtNum(r.metrics['limits.ed25519Sign']), fmtNum(1e6 / r.metrics['limits.ed25519Sign'])],
-      ['Ed25519 verify (node:crypto)', fmtNum(r.metrics['limits.ed25519Verify']), fmtNum(1e6 / r.metrics['limits.ed25519Verify'])],
-    ],
+  const a = generateKeyPairSync('x25519');
+  const b = generateKeyPairSync('x25519');
+  const dh = await loopFor(ms, 1_000_000, () => {
+    diffieHellman({ privateKey: a.privateKey, publicKey: b.publicKey });
+    return undefined;
   });
-  return r;
+  return { signUs: (sg.seconds * 1e6) / sg.ops, verifyUs: (vf.seconds * 1e6) / vf.ops, x25519Us: (dh.seconds * 1e6) / dh.ops };
 }
