@@ -10,10 +10,10 @@
  * each process's CPU and its Ed25519 and X25519 operations (bench/support/crypto-count.js) are
  * divided by the notes sent: how much of a note's CPU the cryptography is.
  */
-import { availableParallelism } from 'node:os';
 import type { Station } from '../../packages/station/src/index.js';
 import { emptyReport, fmtNum, summarize, wallMs, type BenchOptions, type PartReport } from '../lib.js';
-import { countCrypto, cpuMs, cryptoCounts, openSender, rssMiB, startReceiver, startRelays, type CryptoCounts, type Receiver } from '../support/e2e-world.js';
+import { countCrypto, openSender, rssMiB, startReceiver, startRelays, type Receiver } from '../support/e2e-world.js';
+import { costTable, perNote, snapshot, type Phase } from '../support/note-cost.js';
 import { cryptoCosts } from './limits.js';
 import { tempDir } from '../support/procs.js';
 
@@ -118,77 +118,6 @@ export async function offeredLoad(desk: Station, rx: Receiver, via: readonly str
   return { offered: rate, sent: sentAt.size, skipped, failed, late, achieved: sentAt.size / sendSeconds, received: latencies.length, latencies, sentAt };
 }
 
-const PROCESSES = ['sender', 'relay', 'receiver'] as const;
-type Proc = (typeof PROCESSES)[number];
-type Snapshot = Record<Proc, { cpu: number | undefined; ops: CryptoCounts }>;
-
-/** What the three processes of a note's path spent over a phase, per note: CPU and the operations crypto-count.js counted. */
-export interface PhaseCost {
-  cpuMs: Record<Proc, number | undefined>;
-  ops: Record<Proc, CryptoCounts>;
-}
-
-// Longer than the counters' 100 ms and the receiver's 250 ms acknowledgement burst, so a
-// phase's own trailing work lands inside it and the previous phase's does not.
-const SETTLE_MS = 400;
-
-async function snapshot(dir: string, pids: Record<Proc, number | undefined>): Promise<Snapshot> {
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const out = {} as Snapshot;
-  for (const p of PROCESSES) out[p] = { cpu: cpuMs(pids[p]), ops: cryptoCounts(dir, pids[p]) };
-  return out;
-}
-
-function perNote(a: Snapshot, b: Snapshot, notes: number): PhaseCost {
-  const n = Math.max(1, notes);
-  const cost: PhaseCost = { cpuMs: { sender: undefined, relay: undefined, receiver: undefined }, ops: {} as Record<Proc, CryptoCounts> };
-  for (const p of PROCESSES) {
-    const c0 = a[p].cpu;
-    const c1 = b[p].cpu;
-    cost.cpuMs[p] = c0 === undefined || c1 === undefined ? undefined : (c1 - c0) / n;
-    cost.ops[p] = { sign: (b[p].ops.sign - a[p].ops.sign) / n, verify: (b[p].ops.verify - a[p].ops.verify) / n, x25519: (b[p].ops.x25519 - a[p].ops.x25519) / n };
-  }
-  return cost;
-}
-
-/** The table of where a note's CPU goes, with the primitives priced at `costs` (µs each). */
-function costTable(phases: { key: string; label: string; cost: PhaseCost }[], costs: { signUs: number; verifyUs: number; x25519Us: number }, r: PartReport): void {
-  const rows: (string | number)[][] = [];
-  const notes: string[] = [];
-  for (const { key, label, cost: c } of phases) {
-    let cpuTotal = 0;
-    let cryptoTotal = 0;
-    const sum: CryptoCounts = { sign: 0, verify: 0, x25519: 0 };
-    for (const p of PROCESSES) {
-      const o = c.ops[p];
-      const crypto = (o.sign * costs.signUs + o.verify * costs.verifyUs + o.x25519 * costs.x25519Us) / 1000;
-      const cpu = c.cpuMs[p];
-      cpuTotal += cpu ?? NaN;
-      cryptoTotal += crypto;
-      sum.sign += o.sign;
-      sum.verify += o.verify;
-      sum.x25519 += o.x25519;
-      rows.push([label, p, fmtNum(cpu), o.sign.toFixed(2), o.verify.toFixed(2), o.x25519.toFixed(2), fmtNum(crypto), cpu === undefined ? '—' : `${((crypto / cpu) * 100).toFixed(0)} %`]);
-      if (cpu !== undefined) r.metrics[`e2e.${key}.${p}.cpuMs`] = cpu;
-    }
-    rows.push([label, 'all three', fmtNum(cpuTotal), sum.sign.toFixed(2), sum.verify.toFixed(2), sum.x25519.toFixed(2), fmtNum(cryptoTotal), `${((cryptoTotal / cpuTotal) * 100).toFixed(0)} %`]);
-    if (Number.isFinite(cpuTotal)) r.metrics[`e2e.${key}.cpuMs`] = cpuTotal;
-    r.metrics[`e2e.${key}.cryptoMs`] = cryptoTotal;
-    // N cores give N × 1,000 ms of CPU a second.
-    const cores = availableParallelism();
-    notes.push(`${label}: ${fmtNum(cpuTotal)} ms of CPU a note in all — at most ${fmtNum((cores * 1000) / cpuTotal)} notes/s on ${cores} cores; the counted cryptography alone (${fmtNum(cryptoTotal)} ms) would allow ${fmtNum((cores * 1000) / cryptoTotal)}/s.`);
-  }
-  r.tables.push({
-    title: "Where a note's CPU goes: per note sent, CPU of each process (all threads) and its Ed25519 and X25519 operations",
-    columns: ['phase', 'process', 'CPU ms', 'Ed25519 signatures', 'Ed25519 verifications', 'X25519', 'these, priced (ms)', 'share of CPU'],
-    rows,
-    notes: [
-      `Operations counted in every thread of the three processes (bench/support/crypto-count.js) and priced at this part's own measure of one core: sign ${fmtNum(costs.signUs)} µs, verify ${fmtNum(costs.verifyUs)} µs, X25519 ${fmtNum(costs.x25519Us)} µs. Per note sent, including the work it causes: its delivery record, the end-to-end acknowledgement it shares with others, checkpoints.`,
-      ...notes,
-    ],
-  });
-}
-
 export async function run(opts: BenchOptions): Promise<PartReport> {
   const r = emptyReport();
   const dir = tempDir('bc-bench-e2e-');
@@ -198,7 +127,7 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
   counting.stopPassingOn();
   const desk = await openSender(relays, dir);
   const pids = { sender: process.pid, relay: relays[0]!.pid, receiver: rx.pid };
-  const phases: { key: string; label: string; cost: PhaseCost }[] = [];
+  const phases: Phase[] = [];
   const via = ['ch'];
   const rss0 = rssMiB(relays[0]!.pid);
   const seconds = opts.quick ? 2 : 6;
@@ -250,6 +179,6 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
     rows,
     notes: [`Each level runs ${seconds} s; percentiles are over the notes received within 20 s of the last send.`],
   });
-  costTable(phases, await cryptoCosts(opts.quick ? 300 : 1000), r);
+  costTable('e2e', phases, await cryptoCosts(opts.quick ? 300 : 1000), r);
   return r;
 }

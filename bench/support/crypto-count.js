@@ -1,10 +1,11 @@
 // Counts the Ed25519 signatures and verifications and the X25519 scalar multiplications that
-// node:crypto performs in this process and its worker threads, for the end-to-end part of the
-// benchmark (bench/parts/e2e.ts), which loads it into every process of a note's path
+// node:crypto performs in this process and its worker threads, for the benchmark's end-to-end
+// and station parts (support/note-cost.ts), which load it into every process of a note's path
 // (`--import` through NODE_OPTIONS, so worker threads load it too). Inert unless
 // BENCH_CRYPTO_COUNTS names a directory; then each thread writes its running totals to
-// `<dir>/<pid>-<threadId>.json` every 100 ms (and at exit). Plain JavaScript so it loads before any
-// TypeScript loader, in any thread.
+// `<dir>/<pid>-<threadId>.json` every 100 ms (and at exit). Evaluated again in the same thread
+// with another directory (imported under another URL), it writes there too, one count still.
+// Plain JavaScript so it loads before any TypeScript loader, in any thread.
 //
 // It replaces the node:crypto exports with counting wrappers and re-syncs the ES module
 // bindings (module.syncBuiltinESMExports), so `import { sign } from 'node:crypto'` in code
@@ -16,12 +17,16 @@ import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 
+const STATE = Symbol.for('backchannel.bench.cryptoCount');
 const dir = process.env.BENCH_CRYPTO_COUNTS;
-const INSTALLED = Symbol.for('backchannel.bench.cryptoCount');
 
-if (dir !== undefined && dir !== '' && globalThis[INSTALLED] === undefined) {
-  globalThis[INSTALLED] = true;
+if (globalThis[STATE] !== undefined) {
+  // Loaded again (a harness that turns counting on a second time): one more place to write to.
+  if (dir !== undefined && dir !== '') globalThis[STATE].dirs.add(dir);
+} else if (dir !== undefined && dir !== '') {
   const counts = { sign: 0, verify: 0, x25519: 0 };
+  const dirs = new Set([dir]);
+  globalThis[STATE] = { dirs };
   const { sign, verify, diffieHellman, createPublicKey } = crypto;
   crypto.sign = function (...args) {
     counts.sign++;
@@ -41,14 +46,17 @@ if (dir !== undefined && dir !== '' && globalThis[INSTALLED] === undefined) {
     return createPublicKey.call(this, key, ...rest);
   };
   syncBuiltinESMExports();
-  const file = join(dir, `${process.pid}-${threadId}.json`);
+  const name = `${process.pid}-${threadId}.json`;
   const flush = () => {
-    try {
-      // Written aside and renamed, so a reader never sees half a file.
-      writeFileSync(`${file}.tmp`, JSON.stringify(counts));
-      renameSync(`${file}.tmp`, file);
-    } catch {
-      // the directory is gone: the part that read it has ended
+    for (const d of dirs) {
+      try {
+        // Written aside and renamed, so a reader never sees half a file.
+        const file = join(d, name);
+        writeFileSync(`${file}.tmp`, JSON.stringify(counts));
+        renameSync(`${file}.tmp`, file);
+      } catch {
+        // the directory is gone: the part that read it has ended
+      }
     }
   };
   setInterval(flush, 100).unref();

@@ -115,7 +115,9 @@ export async function countCrypto(): Promise<{ dir: string; stopPassingOn: () =>
   const url = pathToFileURL(CRYPTO_COUNTER).href;
   process.env.BENCH_CRYPTO_COUNTS = dir;
   process.env.NODE_OPTIONS = `${before.options ?? ''} --import=${url}`.trim();
-  await import(url);
+  // A URL of its own per directory: a module is evaluated once per URL, and a counter already
+  // running in this process is told of the new directory by the evaluation.
+  await import(`${url}?dir=${encodeURIComponent(dir)}`);
   return {
     dir,
     stopPassingOn: () => {

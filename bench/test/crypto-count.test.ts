@@ -37,6 +37,11 @@ const w = new Worker(\`
   if (!verify(null, Buffer.from('note'), k, Buffer.from(workerData.sig, 'base64'))) throw new Error('no');
 \`, { eval: true, workerData: { pub: ed.publicKey.export({ format: 'der', type: 'spki' }).toString('base64'), sig: sig.toString('base64') } });
 await new Promise((resolve, reject) => { w.on('exit', resolve); w.on('error', reject); });
+// Counting turned on again with another directory, as a second part of a run does.
+if (process.env.AGAIN_DIR) {
+  process.env.BENCH_CRYPTO_COUNTS = process.env.AGAIN_DIR;
+  await import(process.env.COUNTER_URL + '?dir=again');
+}
 `;
 
 /** Runs PROGRAM with the counter loaded as the end-to-end part loads it; resolves with the pid once it exited cleanly. */
@@ -66,6 +71,15 @@ describe('the crypto operation counter', () => {
     expect(cryptoCounts(dir, pid)).toEqual({ sign: 2, verify: 2, x25519: 2 });
     // Another process's files are not this one's.
     expect(cryptoCounts(dir, pid + 1_000_000)).toEqual({ sign: 0, verify: 0, x25519: 0 });
+  });
+
+  it('turned on again with another directory, writes the same totals there too', async () => {
+    const first = tempDir('bc-count-test-');
+    const again = tempDir('bc-count-test-');
+    const pid = await runCounted({ BENCH_CRYPTO_COUNTS: first, AGAIN_DIR: again, COUNTER_URL: COUNTER });
+    expect(cryptoCounts(first, pid)).toEqual({ sign: 2, verify: 2, x25519: 2 });
+    // The worker thread had ended: only the main thread's totals, the count not started afresh.
+    expect(cryptoCounts(again, pid)).toEqual({ sign: 2, verify: 1, x25519: 2 });
   });
 
   it('does nothing without a directory to write to', async () => {
