@@ -12,8 +12,8 @@
  */
 import type { Station } from '../../packages/station/src/index.js';
 import { emptyReport, fmtNum, summarize, wallMs, type BenchOptions, type PartReport } from '../lib.js';
-import { countCrypto, openSender, rssMiB, startReceiver, startRelays, type Receiver } from '../support/e2e-world.js';
-import { costTable, perNote, snapshot, type Phase } from '../support/note-cost.js';
+import { openSender, rssMiB, startReceiver, startRelays, type Receiver } from '../support/e2e-world.js';
+import { costTable, countCrypto, perNote, snapshot, type Phase } from '../support/note-cost.js';
 import { cryptoCosts } from './limits.js';
 import { tempDir } from '../support/procs.js';
 

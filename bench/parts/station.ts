@@ -7,8 +7,8 @@
  * its CPU goes (support/note-cost.ts).
  */
 import { concurrentFor, fmtNum, type BenchOptions, type PartReport } from '../lib.js';
-import { countCrypto, openSender, startReceiver, startRelays } from '../support/e2e-world.js';
-import { costTable, perNote, snapshot } from '../support/note-cost.js';
+import { openSender, startReceiver, startRelays } from '../support/e2e-world.js';
+import { costTable, countCrypto, perNote, snapshot } from '../support/note-cost.js';
 import { tempDir } from '../support/procs.js';
 import { runMicro } from './micro.js';
 import { NOTE_BODY } from './e2e.js';

@@ -4,9 +4,8 @@
  * the sending desk (`us`) in this process. Everything is stopped at the part's cleanup.
  */
 import { fork } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { FaultProxy } from '../../packages/faults/src/index.js';
 import { toHex } from '../../packages/core/src/index.js';
 import type { RelayLimits } from '../../packages/relay/src/index.js';
@@ -94,57 +93,6 @@ export function cpuMs(pid: number | undefined): number | undefined {
 }
 // USER_HZ: 100 on every Linux ABI that Node runs on.
 const CLOCK_TICKS = 100;
-
-/** The counter every process of a note's path loads when `countCrypto` is on (crypto-count.js). */
-const CRYPTO_COUNTER = join(import.meta.dirname, 'crypto-count.js');
-
-export interface CryptoCounts {
-  sign: number;
-  verify: number;
-  x25519: number;
-}
-
-/**
- * Turns on counting of Ed25519 and X25519 operations (crypto-count.js) in this process and in
- * every process started from here on with this environment, their threads included, until
- * `stopPassingOn` (processes already counting go on). Returns the directory the counts go to.
- */
-export async function countCrypto(): Promise<{ dir: string; stopPassingOn: () => void }> {
-  const dir = tempDir('bc-bench-crypto-');
-  const before = { dir: process.env.BENCH_CRYPTO_COUNTS, options: process.env.NODE_OPTIONS };
-  const url = pathToFileURL(CRYPTO_COUNTER).href;
-  process.env.BENCH_CRYPTO_COUNTS = dir;
-  process.env.NODE_OPTIONS = `${before.options ?? ''} --import=${url}`.trim();
-  // A URL of its own per directory: a module is evaluated once per URL, and a counter already
-  // running in this process is told of the new directory by the evaluation.
-  await import(`${url}?dir=${encodeURIComponent(dir)}`);
-  return {
-    dir,
-    stopPassingOn: () => {
-      if (before.dir === undefined) delete process.env.BENCH_CRYPTO_COUNTS;
-      else process.env.BENCH_CRYPTO_COUNTS = before.dir;
-      if (before.options === undefined) delete process.env.NODE_OPTIONS;
-      else process.env.NODE_OPTIONS = before.options;
-    },
-  };
-}
-
-/** A process's operations so far, all its threads; the counter writes them every 100 ms. */
-export function cryptoCounts(dir: string, pid: number | undefined): CryptoCounts {
-  const total: CryptoCounts = { sign: 0, verify: 0, x25519: 0 };
-  if (pid === undefined) return total;
-  for (const f of readdirSync(dir).filter((n) => n.startsWith(`${pid}-`) && n.endsWith('.json'))) {
-    try {
-      const c = JSON.parse(readFileSync(join(dir, f), 'utf8')) as Partial<CryptoCounts>;
-      total.sign += c.sign ?? 0;
-      total.verify += c.verify ?? 0;
-      total.x25519 += c.x25519 ?? 0;
-    } catch {
-      // gone between the listing and the read: its process has ended
-    }
-  }
-  return total;
-}
 
 export interface Receiver {
   /** The desk's process. */

@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cryptoCounts } from '../support/e2e-world.js';
+import { cryptoCounts } from '../support/note-cost.js';
 import { runCleanups, tempDir } from '../support/procs.js';
 
 const COUNTER = pathToFileURL(join(import.meta.dirname, '../support/crypto-count.js')).href;
