@@ -16,24 +16,46 @@ import type { CopyRecord, SeenCheckpoint } from './store/types.js';
 
 const BATCH = 500;
 
+/** Acknowledgements signed and stored, not yet sent: one request's worth. */
+export interface SignedAcks {
+  batch: readonly PendingAck[];
+  signed: Uint8Array[];
+  now: number;
+}
+
+/** Signs, stores and sends the acknowledgements of `pending`, then keeps the relay's answers. */
 export async function acknowledgeCopies(desk: Desk, ch: Channel, pending: readonly PendingAck[]): Promise<{ acknowledged: number; error: unknown }> {
+  return sendCopyAcks(desk, ch, await signCopyAcks(desk, ch, pending));
+}
+
+/**
+ * Signs an acknowledgement per copy and stores them all before the relay sees any, in one
+ * durable commit per request's worth, which also makes durable the copies received without an
+ * fsync (receive-copy.ts). Once this returns, the copies may be confirmed to the relay (a fetch
+ * past them); the acknowledgements themselves go with `sendCopyAcks`.
+ */
+export async function signCopyAcks(desk: Desk, ch: Channel, pending: readonly PendingAck[]): Promise<SignedAcks[]> {
+  const out: SignedAcks[] = [];
+  for (let i = 0; i < pending.length; i += BATCH) out.push(await signBatch(desk, ch, pending.slice(i, i + BATCH)));
+  return out;
+}
+
+/** Sends signed acknowledgements, one request each, and verifies and keeps what the relay answers. */
+export async function sendCopyAcks(desk: Desk, ch: Channel, batches: readonly SignedAcks[]): Promise<{ acknowledged: number; error: unknown }> {
   let acknowledged = 0;
   let error: unknown;
-  for (let i = 0; i < pending.length; i += BATCH) {
-    const batch = pending.slice(i, i + BATCH);
-    const r = await acknowledgeBatch(desk, ch, batch);
+  for (const b of batches) {
+    const r = await sendBatch(desk, ch, b);
     acknowledged += r.acknowledged;
     error ??= r.error;
   }
   return { acknowledged, error };
 }
 
-async function acknowledgeBatch(desk: Desk, ch: Channel, batch: readonly PendingAck[]): Promise<{ acknowledged: number; error: unknown }> {
+async function signBatch(desk: Desk, ch: Channel, batch: readonly PendingAck[]): Promise<SignedAcks> {
   const relay = ch.entry.id;
   const now = desk.clock.now();
   const signed: Uint8Array[] = [];
-  // Every acknowledgement is stored before the relay sees it, in one durable commit for the
-  // batch, which also makes durable the copies received without an fsync (receive-copy.ts).
   await desk.store.transaction(async (tx) => {
     for (const p of batch) {
       const ack = signCopyAck(desk.keys.station.key, { origin: ch.card.origin, party: desk.party, from: p.from, id: fromHex(p.id), digest: p.digest, time: now });
@@ -41,6 +63,12 @@ async function acknowledgeBatch(desk: Desk, ch: Channel, batch: readonly Pending
       await tx.updateCopy(p.from, p.id, relay, p.digest, { copyAck: ack });
     }
   });
+  return { batch, signed, now };
+}
+
+async function sendBatch(desk: Desk, ch: Channel, s: SignedAcks): Promise<{ acknowledged: number; error: unknown }> {
+  const relay = ch.entry.id;
+  const { batch, signed, now } = s;
   const records = new Map<string, { record: DeliveryRecord; receipt: string | undefined }>();
   const checkpoints: SeenCheckpoint[] = [];
   const badRecords: { a: AckRecord; f: { code: string; message: string }; what: string }[] = [];
@@ -56,7 +84,7 @@ async function acknowledgeBatch(desk: Desk, ch: Channel, batch: readonly Pending
       if (!isStationError(e, 'relay_refused')) throw e;
       if (batch.length > 1) {
         let acknowledged = 0;
-        for (const p of batch) acknowledged += (await acknowledgeBatch(desk, ch, [p])).acknowledged;
+        for (const p of batch) acknowledged += (await sendBatch(desk, ch, await signBatch(desk, ch, [p]))).acknowledged;
         return { acknowledged, error: undefined };
       }
       answer = [];

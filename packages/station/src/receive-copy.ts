@@ -250,7 +250,10 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
 async function redelivered(desk: Desk, previous: CopyRecord, item: FetchItem, now: number, confirmed: number): Promise<{ entry: ReceivedEntry; ack: PendingAck | undefined }> {
   const resent = item.seq === previous.seq && item.seq > confirmed;
   const replay = previous.deliveryRecord !== undefined && !resent;
-  await desk.store.saveCopy({ ...previous, redeliveries: previous.redeliveries + 1 });
+  // Only the count: the relay's answer to our acknowledgement of this copy may be stored while
+  // this runs (a sync keeps one page's answer in flight while it merges the next), and writing
+  // back the whole row read above would lose it.
+  await desk.store.updateCopy(previous.from, previous.id, previous.relay, previous.digest, { redeliveries: previous.redeliveries + 1 });
   if (replay && previous.copyAck !== undefined) {
     await desk.raise({
       kind: 'replay',

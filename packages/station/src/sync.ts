@@ -7,7 +7,7 @@
  * Relays are fetched concurrently (a slow relay must not hold up the others) and merged one copy
  * at a time. A relay that fails is reported and skipped; the others go on.
  */
-import { acknowledgeCopies } from './copy-acks.js';
+import { sendCopyAcks, signCopyAcks } from './copy-acks.js';
 import { precheckCopies } from './copy-check-pool.js';
 import { checkDeadlines, type DeadlineReport } from './deadlines.js';
 import { pullDeliveries } from './deliveries.js';
@@ -119,39 +119,84 @@ async function syncOnce(desk: Desk, progress: (p: SyncProgress) => void): Promis
   return { relays, received, delivered: received.filter((e) => e.outcome === 'deliver').length, acks, deadlines, alerts };
 }
 
+/**
+ * Pages from one relay, in order. A page's acknowledgements are signed and stored (one durable
+ * commit, which makes its copies durable too) before the next page is fetched, since that fetch
+ * confirms them to the relay; the request carrying them, and the verifying and storing of the
+ * relay's answers, run while the next page is fetched and merged. The cursor moves past a page
+ * only once its answers are in: when an acknowledgement fails, the next sync fetches from there
+ * again, and the relay hands the unacknowledged copies out again under the same numbers
+ * (kysely-store.ts, `fetchForDesk`), which receiveCopy takes as redeliveries to acknowledge.
+ *
+ * Measured on syncs of 3,000 queued notes (two cores, nine alternating pairs): the desk and its
+ * relay kept 1.64–1.69 cores busy against 1.49–1.52 with a page's acknowledgement awaited before
+ * the next fetch, at the same CPU a note, so ~10 % more notes a second; the raw seconds drift
+ * more than that with the machine's speed from run to run.
+ */
 async function pullCopies(desk: Desk, ch: Channel, received: ReceivedEntry[], onPage: (fetched: number) => void): Promise<{ fetched: number; acknowledged: number; error: unknown }> {
   const relay = ch.entry.id;
   let after = await desk.store.getCursor(relay, 'fetch');
   let fetched = 0;
   let acknowledged = 0;
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const p = await ch.api.fetch(after, FETCH_LIMIT);
-    await desk.noteContact(relay);
-    const pending: PendingAck[] = [];
-    // The checks of the whole page start on worker threads; the merges below take them in order.
-    const checks = await precheckCopies(desk, ch, p.items);
-    for (const [i, item] of p.items.entries()) {
-      const confirmed = after;
-      const r = await desk.mergeLock.run(async () => {
-        const c = await receiveCopy(desk, ch, item, confirmed, checks?.[i]);
-        await c.after?.();
-        return c;
-      });
-      received.push(r.entry);
-      if (r.ack !== undefined) pending.push(r.ack);
-      fetched++;
+  let inFlight: InFlight | undefined;
+  // The page before's answers: counted, and the cursor moved past it, if they came; what failed.
+  const settle = async (): Promise<unknown> => {
+    const f = inFlight;
+    if (f === undefined) return undefined;
+    inFlight = undefined;
+    const a = await f.answer;
+    if ('thrown' in a) throw a.thrown;
+    acknowledged += a.acknowledged;
+    if (a.error !== undefined) return a.error;
+    await desk.store.setCursor(relay, 'fetch', f.next);
+    onPage(f.fetched);
+    return undefined;
+  };
+  try {
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const p = await ch.api.fetch(after, FETCH_LIMIT);
+      await desk.noteContact(relay);
+      const pending: PendingAck[] = [];
+      // The checks of the whole page start on worker threads; the merges below take them in order.
+      const checks = await precheckCopies(desk, ch, p.items);
+      for (const [i, item] of p.items.entries()) {
+        const confirmed = after;
+        const r = await desk.mergeLock.run(async () => {
+          const c = await receiveCopy(desk, ch, item, confirmed, checks?.[i]);
+          await c.after?.();
+          return c;
+        });
+        received.push(r.entry);
+        if (r.ack !== undefined) pending.push(r.ack);
+        fetched++;
+      }
+      const signed = await signCopyAcks(desk, ch, pending);
+      const error = await settle();
+      if (error !== undefined) return { fetched, acknowledged, error };
+      // Settled into a value at once: it is awaited only after the next fetch and merges.
+      inFlight = {
+        answer: sendCopyAcks(desk, ch, signed).catch((thrown: unknown) => ({ thrown })),
+        next: p.next,
+        fetched,
+      };
+      after = p.next;
+      if (!p.more || p.items.length === 0) break;
     }
-    if (pending.length > 0) {
-      const a = await acknowledgeCopies(desk, ch, pending);
-      acknowledged += a.acknowledged;
-      if (a.error !== undefined) return { fetched, acknowledged, error: a.error };
-    }
-    after = p.next;
-    await desk.store.setCursor(relay, 'fetch', after);
-    onPage(fetched);
-    if (!p.more || p.items.length === 0) break;
+  } catch (e) {
+    // The page before may still be acknowledged: keep what it achieved, report what failed here.
+    await settle().catch(() => undefined);
+    throw e;
   }
-  return { fetched, acknowledged, error: undefined };
+  const error = await settle();
+  return { fetched, acknowledged, error };
+}
+
+interface InFlight {
+  answer: Promise<{ acknowledged: number; error: unknown } | { thrown: unknown }>;
+  /** The cursor past the page. */
+  next: number;
+  /** Copies fetched up to the end of the page. */
+  fetched: number;
 }
 
 async function lastAlertId(desk: Desk): Promise<number> {

@@ -157,7 +157,7 @@ describe('station store (SQLite)', () => {
     expect(await store.getCopy('ir', 'cc'.repeat(16), 'qa', sha256(utf8('two')))).toMatchObject({ errorCode: 'token_invalid' });
   });
 
-  it('updates only the acknowledgement fields of the one copy named, and says whether there was one', async () => {
+  it('updates only the acknowledgement fields (or the redelivery count) of the one copy named, and says whether there was one', async () => {
     const base: CopyRecord = {
       from: 'ir', id: 'dd'.repeat(16), relay: 'ch', digest: sha256(utf8('one')), receivedAt: T, seq: 3, token: utf8('token'), receipt: 'receipt',
       logIndex: 2, valid: false, errorCode: 'signature_invalid', envelope: utf8('evidence'), copyAck: undefined, deliveryRecord: undefined,
@@ -175,6 +175,9 @@ describe('station store (SQLite)', () => {
     // A field named as undefined is cleared; one left out is kept.
     expect(await store.updateCopy('ir', base.id, 'ch', base.digest, { deliveryReceipt: undefined })).toBe(true);
     expect(await store.getCopy('ir', base.id, 'ch', base.digest)).toMatchObject({ copyAck: utf8('ack'), deliveryRecord: utf8('record'), deliveryReceipt: undefined, ackedAt: T + 5 });
+    // A redelivery counts itself alone: the relay's answer stored meanwhile stays.
+    expect(await store.updateCopy('ir', base.id, 'ch', base.digest, { redeliveries: 3 })).toBe(true);
+    expect(await store.getCopy('ir', base.id, 'ch', base.digest)).toEqual({ ...base, copyAck: utf8('ack'), deliveryRecord: utf8('record'), deliveryReceipt: undefined, ackedAt: T + 5, redeliveries: 3 });
   });
 
   it('raises an alert once per fact, and resolves it', async () => {

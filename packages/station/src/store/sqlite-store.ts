@@ -704,8 +704,9 @@ export class SqliteStationStore implements StationStore {
     return rows.map((r) => this.#copy(r));
   }
 
-  async updateCopy(from: string, id: string, relay: string, digest: Uint8Array, patch: Partial<Pick<CopyRecord, 'copyAck' | 'deliveryRecord' | 'deliveryReceipt' | 'ackedAt'>>): Promise<boolean> {
+  async updateCopy(from: string, id: string, relay: string, digest: Uint8Array, patch: Partial<Pick<CopyRecord, 'copyAck' | 'deliveryRecord' | 'deliveryReceipt' | 'ackedAt' | 'redeliveries'>>): Promise<boolean> {
     const set: Partial<CopyRow> = {};
+    if (patch.redeliveries !== undefined) set.redeliveries = patch.redeliveries;
     if ('copyAck' in patch) set.copy_ack = nul(patch.copyAck);
     if ('deliveryRecord' in patch) set.delivery_record = nul(patch.deliveryRecord);
     if ('deliveryReceipt' in patch) set.delivery_receipt = nul(patch.deliveryReceipt);

@@ -87,11 +87,12 @@ export interface StationStore {
   /** Inserts or replaces the copy (from, id, relay, digest). */
   saveCopy(c: CopyRecord): Promise<void>;
   /**
-   * Sets the acknowledgement fields of an existing copy, leaving the rest of the row alone;
-   * false if there is no such copy. Acknowledging a copy writes these alone, and reading and
-   * rewriting the whole row (its envelope among it) for them was two statements per copy.
+   * Sets the acknowledgement fields (or the redelivery count) of an existing copy, leaving the
+   * rest of the row alone; false if there is no such copy. Acknowledging a copy writes these
+   * alone, and reading and rewriting the whole row (its envelope among it) for them was two
+   * statements per copy, and could undo a concurrent write of another field.
    */
-  updateCopy(from: string, id: string, relay: string, digest: Uint8Array, patch: Partial<Pick<CopyRecord, 'copyAck' | 'deliveryRecord' | 'deliveryReceipt' | 'ackedAt'>>): Promise<boolean>;
+  updateCopy(from: string, id: string, relay: string, digest: Uint8Array, patch: Partial<Pick<CopyRecord, 'copyAck' | 'deliveryRecord' | 'deliveryReceipt' | 'ackedAt' | 'redeliveries'>>): Promise<boolean>;
 
   getThread(id: string): Promise<ThreadEntry | undefined>;
   saveThread(t: ThreadEntry): Promise<void>;
