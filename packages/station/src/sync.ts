@@ -156,26 +156,31 @@ async function pullCopies(desk: Desk, ch: Channel, received: ReceivedEntry[], on
     for (let page = 0; page < MAX_PAGES; page++) {
       const p = await ch.api.fetch(after, FETCH_LIMIT);
       await desk.noteContact(relay);
-      const pending: PendingAck[] = [];
       // The checks of the whole page start on worker threads; the merges below take them in order.
       const checks = await precheckCopies(desk, ch, p.items);
-      for (const [i, item] of p.items.entries()) {
-        const confirmed = after;
-        const r = await desk.mergeLock.run(async () => {
-          const c = await receiveCopy(desk, ch, item, confirmed, checks?.[i]);
-          await c.after?.();
-          return c;
-        });
-        received.push(r.entry);
-        if (r.ack !== undefined) pending.push(r.ack);
-        fetched++;
-      }
-      const signed = await signCopyAcks(desk, ch, pending);
+      const confirmed = after;
+      // The page's merges and its acknowledgements in one durable commit (store.ts, `batch`);
+      // what it received is reported once that has committed.
+      const page = await desk.mergeLock.run(() =>
+        desk.store.batch(async () => {
+          const entries: ReceivedEntry[] = [];
+          const pending: PendingAck[] = [];
+          for (const [i, item] of p.items.entries()) {
+            const c = await receiveCopy(desk, ch, item, confirmed, checks?.[i]);
+            await c.after?.();
+            entries.push(c.entry);
+            if (c.ack !== undefined) pending.push(c.ack);
+          }
+          return { entries, signed: await signCopyAcks(desk, ch, pending) };
+        }),
+      );
+      received.push(...page.entries);
+      fetched += page.entries.length;
       const error = await settle();
       if (error !== undefined) return { fetched, acknowledged, error };
       // Settled into a value at once: it is awaited only after the next fetch and merges.
       inFlight = {
-        answer: sendCopyAcks(desk, ch, signed).catch((thrown: unknown) => ({ thrown })),
+        answer: sendCopyAcks(desk, ch, page.signed).catch((thrown: unknown) => ({ thrown })),
         next: p.next,
         fetched,
       };

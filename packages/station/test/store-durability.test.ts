@@ -156,6 +156,70 @@ describe('durability of commits', () => {
     expect(settingSeen('joined')).toBe('1');
   });
 
+  it('a batch runs every call made in its async context in one transaction, which other connections see only once it commits', async () => {
+    const inside = await store.batch(async () => {
+      await store.setSetting('batch-a', '1');
+      await store.transaction((tx) => tx.setSetting('batch-b', '1'), { durable: false });
+      await Promise.resolve().then(() => store.setSetting('batch-c', '1'));
+      return [settingSeen('batch-a'), settingSeen('batch-b'), await store.getSetting('batch-a'), await synchronousOf(store)];
+    });
+    expect(inside).toEqual([undefined, undefined, '1', 1]);
+    expect(['batch-a', 'batch-b', 'batch-c'].map(settingSeen)).toEqual(['1', '1', '1']);
+    expect(await synchronousOf(store)).toBe(2);
+  });
+
+  it('a batch that fails rolls back everything written in it', async () => {
+    await expect(
+      store.batch(async () => {
+        await store.setSetting('batch-x', '1');
+        await store.transaction((tx) => tx.setSetting('batch-y', '1'));
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect([settingSeen('batch-x'), settingSeen('batch-y')]).toEqual([undefined, undefined]);
+    expect(await store.getSetting('batch-x')).toBeUndefined();
+    expect(await synchronousOf(store)).toBe(2);
+  });
+
+  it('calls from outside a batch wait for its commit, and work it leaves behind runs on the store as usual', async () => {
+    const order: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let resume!: () => void;
+    const later = new Promise<void>((r) => { resume = r; });
+    let leftBehind: Promise<string | undefined> | undefined;
+    const batch = store.batch(async () => {
+      await store.setSetting('batch-wait', 'inside');
+      leftBehind = later.then(() => store.getSetting('batch-wait'));
+      await gate;
+    });
+    const outside = store.getSetting('batch-wait').then((v) => { order.push(`outside read ${v}`); });
+    await new Promise((r) => setTimeout(r, 20));
+    order.push('batch released');
+    release();
+    await batch;
+    await outside;
+    expect(order).toEqual(['batch released', 'outside read inside']);
+    resume();
+    expect(await leftBehind).toBe('inside');
+  });
+
+  it('a batch commits durably only when a transaction in it asked to be durable', async () => {
+    const durable: string[] = [];
+    await recordingSyncs(durable, async () => {
+      await store.batch(async () => {
+        await store.transaction((tx) => tx.setSetting('batch-durable', '1'));
+        durable.push('body');
+      });
+      durable.push('done');
+    });
+    expect(syncedBetween(durable, durable.indexOf('body'), durable.indexOf('done')), durable.join(', ')).toBe(true);
+    const deferred: string[] = [];
+    await recordingSyncs(deferred, () => store.batch(() => store.transaction((tx) => tx.setSetting('batch-deferred', '1'), { durable: false })));
+    expect(deferred).toEqual([]);
+    expect(settingSeen('batch-deferred')).toBe('1');
+  });
+
   it('overlapping durable transactions each return only after an fsync of the write-ahead log that began after their commit, and share them', async () => {
     const events: string[] = [];
     const modes = await recordingSyncs(events, () =>

@@ -48,6 +48,15 @@ export interface TransactionOptions {
 export interface StationStore {
   /** Runs `fn` in one transaction; inside one already, joins it (and its durability). */
   transaction<T>(fn: (tx: StationStore) => Promise<T>, opts?: TransactionOptions): Promise<T>;
+  /**
+   * Runs `fn` with every call it makes to this store (transactions included, which join it) in
+   * one transaction, committed once when `fn` is done: durable if anything inside asked for a
+   * durable transaction. Calls from elsewhere wait until it commits, so `fn` must never wait on
+   * them. A failure that leaves `fn` rolls back everything it wrote; a transaction inside that
+   * fails is not rolled back on its own, so one whose failure `fn` catches must not leave half
+   * its writes behind.
+   */
+  batch<T>(fn: () => Promise<T>): Promise<T>;
 
   getSetting(key: string): Promise<string | undefined>;
   setSetting(key: string, value: string): Promise<void>;
