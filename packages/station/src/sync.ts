@@ -120,9 +120,9 @@ async function syncOnce(desk: Desk, progress: (p: SyncProgress) => void): Promis
 }
 
 /**
- * Pages from one relay, in order. A page's acknowledgements are signed and stored (one durable
- * commit, which makes its copies durable too) before the next page is fetched, since that fetch
- * confirms them to the relay; the request carrying them, and the verifying and storing of the
+ * Pages from one relay, in order. A page's merges and the signing of its acknowledgements are
+ * one durable commit, made before the next page is fetched, since that fetch confirms the page
+ * to the relay; the request carrying the acknowledgements, and the verifying and storing of the
  * relay's answers, run while the next page is fetched and merged. The cursor moves past a page
  * only once its answers are in: when an acknowledgement fails, the next sync fetches from there
  * again, and the relay hands the unacknowledged copies out again under the same numbers
@@ -161,7 +161,7 @@ async function pullCopies(desk: Desk, ch: Channel, received: ReceivedEntry[], on
       const confirmed = after;
       // The page's merges and its acknowledgements in one durable commit (store.ts, `batch`);
       // what it received is reported once that has committed.
-      const page = await desk.mergeLock.run(() =>
+      const merged = await desk.mergeLock.run(() =>
         desk.store.batch(async () => {
           const entries: ReceivedEntry[] = [];
           const pending: PendingAck[] = [];
@@ -174,13 +174,13 @@ async function pullCopies(desk: Desk, ch: Channel, received: ReceivedEntry[], on
           return { entries, signed: await signCopyAcks(desk, ch, pending) };
         }),
       );
-      received.push(...page.entries);
-      fetched += page.entries.length;
+      received.push(...merged.entries);
+      fetched += merged.entries.length;
       const error = await settle();
       if (error !== undefined) return { fetched, acknowledged, error };
       // Settled into a value at once: it is awaited only after the next fetch and merges.
       inFlight = {
-        answer: sendCopyAcks(desk, ch, page.signed).catch((thrown: unknown) => ({ thrown })),
+        answer: sendCopyAcks(desk, ch, merged.signed).catch((thrown: unknown) => ({ thrown })),
         next: p.next,
         fetched,
       };
