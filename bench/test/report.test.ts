@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { fmtNum, quantile, summarize } from '../lib.js';
 import { escapeXml, renderBarChart, ticks } from '../support/svg.js';
-import { reportMarkdown, renderCharts, targets, verdict } from '../support/report.js';
+import { bounds, reportMarkdown, renderCharts, targets, verdict } from '../support/report.js';
 
 describe('percentiles', () => {
   it('nearest rank over sorted samples', () => {
@@ -88,6 +88,28 @@ describe('targets', () => {
     expect(by('Relay accept vs Prosody online relay (same run)')).toMatchObject({ measured: '2.75×', verdict: 'met' });
     expect(by('Relay accept vs Postfix (same run)')).toMatchObject({ measured: '11.0×', verdict: 'missed by 36 %' });
     expect(by('Relay durable accept, PostgreSQL').verdict).toBe('not measured');
+  });
+
+  it("bounds each target by this run's limits, and says when a goal lies beyond the bound", () => {
+    const limits = { 'limits.cores': 2, 'limits.ed25519Sign': 40_000, 'limits.ed25519Verify': 15_000, 'limits.x25519': 35_000, 'limits.sqlite1': 7_000, 'limits.sqlite100': 70_000 };
+    const b = bounds({ ...limits, 'e2e.r1000.cryptoMs': 0.5, 'station.sync.cryptoMs': 0.48, 'station.sync.notes': 10_000 });
+    // Two cores, each envelope one verification (66.7 µs) and one batched row (14.3 µs).
+    expect(b.acceptSqlite).toBeCloseTo(2e6 / (1e6 / 15_000 + 1e6 / 70_000), 6);
+    expect(b.acceptPostgres).toBeCloseTo(30_000, 6);
+    expect(b.e2eRate).toBeCloseTo(4_000, 6);
+    expect(b.syncSeconds).toBeCloseTo(2.4, 9);
+    // 4 × 25 + 5 × 66.7 + 5 × 28.6 + 2 × 142.9 µs in series.
+    expect(b.singleMs).toBeCloseTo(0.8619, 4);
+    const by = (m: Record<string, number>, name: string) => targets(m).find((x) => x.target === name)!.bound;
+    expect(by(limits, 'FLASH one at a time p50')).toBe('≥ 0.86 ms: 4 signatures, 5 verifications, 5 X25519 and 2 durable commits in series');
+    // A slower hour: verification at 8,000/s puts the bound past the 1 ms goal.
+    expect(by({ ...limits, 'limits.ed25519Verify': 8_000 }, 'FLASH one at a time p50')).toMatch(/^≥ 1\.15 ms: .*; the goal lies beyond it$/);
+    expect(by({ ...limits, 'accept.sqlite.c64.perSecond': 3_000, 'peer.prosody.online': 8_000 }, 'Relay accept vs Prosody online relay (same run)')).toBe('≤ 3.09×: the SQLite bound over Prosody');
+    expect(by({ ...limits, 'limits.ed25519Verify': 1_000 }, 'Relay durable accept, PostgreSQL')).toBe('≤ 2,000/s: one verification an envelope, 2 cores; the goal lies beyond it');
+    // Without part 7 there is no bound, and targets without one say so.
+    expect(by({}, 'Relay durable accept, SQLite')).toBe('—');
+    expect(bounds({})).toEqual({});
+    expect(by(limits, 'Proof generation at 10M leaves')).toBe('—');
   });
 
   it('judges relay memory by its live heap, and says when the offered rate was not taken', () => {
