@@ -61,7 +61,7 @@ export const NOTE_PATH = { sign: 4, verify: 5, x25519: 5, commits: 2 } as const;
  * nothing for HTTP, parsing, storage statements, process hops or the load generator, so a
  * figure can only be worse. Throughputs assume every core on that work.
  */
-export function bounds(m: Metrics): { acceptSqlite?: number; acceptPostgres?: number; e2eRate?: number; singleMs?: number; syncSeconds?: number } {
+export function bounds(m: Metrics): { acceptSqlite?: number; acceptPostgres?: number; e2eRate?: number; multiRate?: number; singleMs?: number; syncSeconds?: number } {
   const cores = m['limits.cores'];
   const us = (k: string): number | undefined => (has(m, k) && m[k]! > 0 ? 1e6 / m[k]! : undefined);
   const verify = us('limits.ed25519Verify');
@@ -76,7 +76,11 @@ export function bounds(m: Metrics): { acceptSqlite?: number; acceptPostgres?: nu
     out.acceptPostgres = (cores * 1e6) / verify;
   }
   // The counted cryptography of the load itself (note-cost.ts), all three processes.
-  if (cores !== undefined && has(m, 'e2e.r1000.cryptoMs')) out.e2eRate = (cores * 1000) / m['e2e.r1000.cryptoMs']!;
+  if (cores !== undefined && has(m, 'e2e.r1000.cryptoMs')) {
+    out.e2eRate = (cores * 1000) / m['e2e.r1000.cryptoMs']!;
+    // Through three relays a note is three submissions and three received copies.
+    out.multiRate = out.e2eRate / 3;
+  }
   if (cores !== undefined && has(m, 'station.sync.cryptoMs') && has(m, 'station.sync.notes')) out.syncSeconds = (m['station.sync.notes']! * m['station.sync.cryptoMs']!) / (cores * 1000);
   if (sign !== undefined && verify !== undefined && dh !== undefined && commit !== undefined) {
     out.singleMs = (NOTE_PATH.sign * sign + NOTE_PATH.verify * verify + NOTE_PATH.x25519 * dh + NOTE_PATH.commits * commit) / 1000;
@@ -125,7 +129,7 @@ export function targets(m: Metrics): Target[] {
     bound: boundCell(b.e2eRate, (v) => `≤ ${fmtNum(v)} notes/s`, 1000, 'atLeast', `the counted cryptography of this load in the three processes, ${cores}`),
   });
   out.push({ target: 'FLASH one at a time p50', goal: '≤ 1 ms', measured: has(m, 'e2e.single.p50') ? `${fmtNum(m['e2e.single.p50'])} ms` : '—', verdict: verdict(m['e2e.single.p50'], 1, 'atMost'), bound: boundCell(b.singleMs, (v) => `≥ ${fmtNum(v)} ms`, 1, 'atMost', `${NOTE_PATH.sign} signatures, ${NOTE_PATH.verify} verifications, ${NOTE_PATH.x25519} X25519 and ${NOTE_PATH.commits} durable commits in series`) });
-  out.push({ target: 'Three relays at 200 notes/s: all copies p99', goal: '≤ 10 ms', measured: has(m, 'multi.all.p99') ? `${fmtNum(m['multi.all.p99'])} ms` : '—', verdict: verdict(m['multi.all.p99'], 10, 'atMost'), bound: '—' });
+  out.push({ target: 'Three relays at 200 notes/s: all copies p99', goal: '≤ 10 ms', measured: has(m, 'multi.all.p99') ? `${fmtNum(m['multi.all.p99'])} ms` : '—', verdict: verdict(m['multi.all.p99'], 10, 'atMost'), bound: boundCell(b.multiRate, (v) => `≤ ${fmtNum(v)} notes/s`, 200, 'atLeast', `three times the one-relay load's counted cryptography, ${cores}`) });
   out.push({ target: 'Failover: delivered after a relay is cut', goal: '≤ 2 s', measured: has(m, 'multi.failover.ms') ? `${fmtNum(m['multi.failover.ms'])} ms` : '—', verdict: verdict(m['multi.failover.ms'], 2000, 'atMost'), bound: '—' });
   const proof10m = m['micro.merkle.inclusion proof generation @ 10M (ids + fetch + rehash).us'];
   const proof1m = m['micro.merkle.inclusion proof generation @ 1M (ids + fetch + rehash).us'];

@@ -97,6 +97,7 @@ describe('targets', () => {
     expect(b.acceptSqlite).toBeCloseTo(2e6 / (1e6 / 15_000 + 1e6 / 70_000), 6);
     expect(b.acceptPostgres).toBeCloseTo(30_000, 6);
     expect(b.e2eRate).toBeCloseTo(4_000, 6);
+    expect(b.multiRate).toBeCloseTo(4_000 / 3, 6);
     expect(b.syncSeconds).toBeCloseTo(2.4, 9);
     // 4 × 25 + 5 × 66.7 + 5 × 28.6 + 2 × 142.9 µs in series.
     expect(b.singleMs).toBeCloseTo(0.8619, 4);
