@@ -265,6 +265,8 @@ export class KyselyRelayStore implements RelayStore {
   readonly dialect: Dialect;
   readonly db: Kysely<RelayDatabase>;
   readonly #writer: SqliteWriter | undefined;
+  /** SQLite: the main connection's durable `synchronous` level, read at the first nonce (useNonce). */
+  #durableSync: number | undefined;
 
   /** `writer`: SQLite only, where group commits run off the event loop; without it they run on `db`. */
   constructor(db: Kysely<RelayDatabase>, dialect: Dialect, writer?: SqliteWriter) {
@@ -742,14 +744,40 @@ export class KyselyRelayStore implements RelayStore {
 
   // ── Housekeeping ───────────────────────────────────────────────────────────────────────
 
+  /**
+   * On SQLite a nonce's commit does not wait for an fsync of its own (synchronous=NORMAL for
+   * this one statement, on the held connection): it cost ~0.6 ms of blocked event loop for
+   * every signed request. It loses nothing a request relies on. The nonce's WAL frames precede
+   * every later commit, and an fsync of the WAL file covers them whichever connection makes it,
+   * so a request that changes anything (an acknowledgement's group commit, a fetch's
+   * transaction) has made its nonce durable before it answers. What a power loss can take is
+   * the nonce of a request that only read, or of one refused before its commit; a replay of
+   * such a request within its few minutes' window gets a read answered again or is refused
+   * on its own merits. PostgreSQL commits it as any other statement.
+   */
   async useNonce(nonce: Uint8Array, expires: number): Promise<boolean> {
-    try {
-      const r = await this.db
+    const insert = (db: Kysely<RelayDatabase>): Promise<boolean> =>
+      db
         .insertInto('request_nonces')
         .values({ nonce: blob(nonce), expires })
         .onConflict((oc) => oc.column('nonce').doNothing())
-        .executeTakeFirst();
-      return r.numInsertedOrUpdatedRows !== undefined && r.numInsertedOrUpdatedRows > 0n;
+        .executeTakeFirst()
+        .then((r) => r.numInsertedOrUpdatedRows !== undefined && r.numInsertedOrUpdatedRows > 0n);
+    try {
+      if (this.dialect !== 'sqlite') return await insert(this.db);
+      return await this.db.connection().execute(async (c) => {
+        if (this.#durableSync === undefined) {
+          const level = Number((await c.executeQuery<{ synchronous: number }>(CompiledQuery.raw('pragma synchronous'))).rows[0]?.synchronous);
+          // The store was opened durable (open-store.ts refuses less than FULL): anything else read here is FULL.
+          this.#durableSync = Number.isInteger(level) && level >= 2 ? level : 2;
+        }
+        await c.executeQuery(CompiledQuery.raw('pragma synchronous = normal'));
+        try {
+          return await insert(c);
+        } finally {
+          await c.executeQuery(CompiledQuery.raw(`pragma synchronous = ${this.#durableSync}`));
+        }
+      });
     } catch (e) {
       throw storageError(e);
     }

@@ -6,12 +6,13 @@ import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { appendLeaves, EMPTY_FRONTIER, hashLeaf, rootOf, type Frontier } from '@backchannel/core';
 import pg from 'pg';
-import { sql } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KyselyRelayStore } from '../../src/store/kysely-store.js';
 import { checkSqliteDurability } from '../../src/store/durability.js';
 import { migrateStoreDown, openStore } from '../../src/store/open-store.js';
 import type { CommitBatch, NewEnvelope } from '../../src/store/relay-store.js';
+import type { RelayDatabase } from '../../src/store/schema.js';
 import { backends, pgAdminUrl, sqliteDb, testDb, type TestDb } from '../helpers/databases.js';
 
 const TABLES = ['parties', 'envelopes', 'equivocations', 'tombstones', 'leaves', 'nodes', 'checkpoints', 'desks', 'desk_items', 'desk_pending', 'delivery_records', 'request_nonces'];
@@ -285,6 +286,30 @@ describe('durability checks', () => {
     checkSqliteDurability(d);
     d.close();
     await db.drop();
+  });
+
+  it('SQLite: storing a nonce leaves the connection durable, for whatever waited meanwhile and after a failure', async () => {
+    const db = sqliteDb();
+    const store = await openStore(db.url);
+    const level = async (k: Kysely<RelayDatabase> | Transaction<RelayDatabase>): Promise<number> =>
+      (await sql<{ synchronous: number }>`pragma synchronous`.execute(k)).rows[0]!.synchronous;
+    try {
+      expect(await level(store.db)).toBe(2);
+      expect(await store.useNonce(rnd(48), T + 10)).toBe(true);
+      const n = rnd(48);
+      // A transaction asked for while the nonce is stored (at synchronous=NORMAL) runs after it, at FULL.
+      const [fresh, inside] = await Promise.all([store.useNonce(n, T + 10), store.db.transaction().execute((trx) => level(trx))]);
+      expect(fresh).toBe(true);
+      expect(inside).toBe(2);
+      expect(await store.useNonce(n, T + 10)).toBe(false);
+      expect(await level(store.db)).toBe(2);
+      // A nonce that fails to store still gives the connection back at FULL.
+      await expect(store.useNonce({} as Uint8Array, T + 10)).rejects.toThrow();
+      expect(await level(store.db)).toBe(2);
+    } finally {
+      await store.close();
+      await db.drop();
+    }
   });
 
   it.skipIf(pgAdminUrl === null)('refuse PostgreSQL with synchronous_commit off', async () => {
