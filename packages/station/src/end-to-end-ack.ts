@@ -22,7 +22,7 @@ export interface AckSent {
 }
 
 export async function sendEndToEndAcks(desk: Desk): Promise<AckSent[]> {
-  const waiting = (await desk.store.listIncoming({ kinds: ['note', 'heartbeat'], ackPending: true })).filter((n) => n.from !== desk.party);
+  const waiting = await desk.store.listIncoming({ kinds: ['note', 'heartbeat'], ackPending: true, notFrom: desk.party });
   const bySender = new Map<string, IncomingNote[]>();
   for (const n of waiting) bySender.set(n.from, [...(bySender.get(n.from) ?? []), n]);
   const ranks = new Map((await desk.store.listRelays()).map((r) => [r.id, r.rank]));

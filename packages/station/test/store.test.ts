@@ -7,8 +7,8 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deterministicRandomForTests, encodeContent, sha256, utf8 } from '@backchannel/core';
 import { isStationError } from '../src/errors.js';
-import { migrate, openSqliteStore, type SqliteStationStore } from '../src/store/sqlite-store.js';
-import type { CopyRecord, NewAlert, OutgoingNote } from '../src/store/types.js';
+import { incomingQuery, migrate, openSqliteStore, type SqliteStationStore } from '../src/store/sqlite-store.js';
+import type { CopyRecord, IncomingNote, NewAlert, OutgoingNote } from '../src/store/types.js';
 import { makeParty, tempDir, type TestParty } from './fixtures/parties.js';
 
 const random = deterministicRandomForTests('store');
@@ -220,6 +220,57 @@ describe('station store (SQLite)', () => {
       }),
     ).rejects.toThrow('crash in the middle');
     expect(await store.getSetting('half')).toBeUndefined();
+  });
+});
+
+describe('end-to-end acknowledgement queue', () => {
+  it('lists the notes still to acknowledge, through their own index, without our own desks\' notes', async () => {
+    const tmp = tempDir();
+    try {
+      const path = join(tmp.dir, 's.db');
+      const store = await openSqliteStore({ path, storageKey: random(32), random });
+      const note = (from: string, id: string, kind: IncomingNote['kind'], receivedAt: number, ackSentAt?: number): IncomingNote => ({
+        from,
+        id,
+        to: from === 'ir' ? 'us' : 'ir',
+        precedence: 'ROUTINE',
+        kind,
+        created: receivedAt,
+        digest: sha256(utf8(id)),
+        envelope: new Uint8Array(64).fill(1),
+        content: utf8(SECRET),
+        attribution: { party: from, signer: 'institution', name: 'Desk', title: 'Desk', level: 'institutional', certificate: new Uint8Array(8) },
+        thread: undefined,
+        replyTo: undefined,
+        receivedAt,
+        firstRelay: 'ch',
+        equivocated: false,
+        readAt: undefined,
+        ackSentAt,
+      });
+      await store.insertIncoming(note('ir', 'a1', 'note', T + 3));
+      await store.insertIncoming(note('ir', 'a2', 'note', T + 1, T + 2)); // acknowledged already
+      await store.insertIncoming(note('us', 'a3', 'note', T + 2)); // a colleague's, never acknowledged
+      await store.insertIncoming(note('ir', 'a4', 'ack', T + 2)); // acknowledgements are not acknowledged
+      await store.insertIncoming(note('ir', 'a5', 'heartbeat', T + 2));
+      const filter = { kinds: ['note', 'heartbeat'], ackPending: true, notFrom: 'us' } as const;
+      expect((await store.listIncoming(filter)).map((n) => n.id)).toEqual(['a5', 'a1']);
+      await store.updateIncoming('ir', 'a5', { ackSentAt: T + 4 });
+      expect((await store.listIncoming(filter)).map((n) => n.id)).toEqual(['a1']);
+      // The query reads the partial index of unacknowledged notes, not the whole table.
+      const q = incomingQuery(store.kysely, filter).compile();
+      const raw = new BetterSqlite3(path, { readonly: true });
+      try {
+        const plan = (raw.prepare(`explain query plan ${q.sql}`).all(...q.parameters) as { detail: string }[]).map((p) => p.detail).join('; ');
+        expect(plan).toContain('USING INDEX incoming_ack_pending');
+        expect(plan).not.toMatch(/SCAN incoming(?! USING)/);
+      } finally {
+        raw.close();
+      }
+      await store.close();
+    } finally {
+      tmp.remove();
+    }
   });
 });
 

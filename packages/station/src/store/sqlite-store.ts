@@ -165,6 +165,22 @@ export async function migrate(db: Kysely<Database>, to: 'latest' | 'empty'): Pro
 }
 
 /**
+ * The query behind `listIncoming`. With `ackPending` and `kinds` it is served by the partial
+ * index `incoming_ack_pending` (migration 0002): the notes still to acknowledge, not every note
+ * received; `notFrom` is read from that index too, before a row is fetched.
+ */
+export function incomingQuery(db: Kysely<Database> | Transaction<Database>, f: NoteFilter) {
+  let q = db.selectFrom('incoming').selectAll();
+  if (f.thread !== undefined) q = q.where('thread', '=', f.thread);
+  if (f.kinds !== undefined) q = q.where('kind', 'in', [...f.kinds]);
+  if (f.ackPending === true) q = q.where('ack_sent_at', 'is', null);
+  if (f.notFrom !== undefined) q = q.where('from_party', '<>', f.notFrom);
+  q = q.orderBy('received_at').orderBy('from_party').orderBy('id');
+  if (f.limit !== undefined) q = q.limit(f.limit);
+  return q;
+}
+
+/**
  * Opened bundles by party, kept with the bytes they were opened from: opening one verifies its
  * root signature (~0.5 ms), and a send or a received copy reads one or two parties. A hit needs
  * the stored bytes to be identical, so a bundle that moved forward is opened afresh.
@@ -724,13 +740,7 @@ export class SqliteStationStore implements StationStore {
   }
 
   async listIncoming(f: NoteFilter = {}): Promise<IncomingNote[]> {
-    let q = this.#db.selectFrom('incoming').selectAll();
-    if (f.thread !== undefined) q = q.where('thread', '=', f.thread);
-    if (f.kinds !== undefined) q = q.where('kind', 'in', [...f.kinds]);
-    if (f.ackPending === true) q = q.where('ack_sent_at', 'is', null);
-    q = q.orderBy('received_at').orderBy('from_party').orderBy('id');
-    if (f.limit !== undefined) q = q.limit(f.limit);
-    const rows = await q.execute();
+    const rows = await incomingQuery(this.#db, f).execute();
     return rows.map((r) => this.#incoming(r));
   }
 

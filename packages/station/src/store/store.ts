@@ -31,6 +31,8 @@ export interface NoteFilter {
   kinds?: readonly string[];
   /** Incoming: our end-to-end acknowledgement is still to be sent. */
   ackPending?: boolean;
+  /** Incoming: leave out the notes of this party (our own desks' notes, never acknowledged end to end). */
+  notFrom?: string;
   limit?: number;
 }
 
