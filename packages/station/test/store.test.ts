@@ -7,7 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deterministicRandomForTests, encodeContent, sha256, utf8 } from '@backchannel/core';
 import { isStationError } from '../src/errors.js';
-import { incomingQuery, migrate, openSqliteStore, type SqliteStationStore } from '../src/store/sqlite-store.js';
+import { incomingQuery, migrate, openSqliteStore, outgoingQuery, type SqliteStationStore } from '../src/store/sqlite-store.js';
 import type { CopyRecord, IncomingNote, NewAlert, OutgoingNote } from '../src/store/types.js';
 import { makeParty, tempDir, type TestParty } from './fixtures/parties.js';
 
@@ -223,7 +223,40 @@ describe('station store (SQLite)', () => {
   });
 });
 
-describe('end-to-end acknowledgement queue', () => {
+/** The plan SQLite makes for a compiled query, one line per step. */
+function planOf(path: string, q: { sql: string; parameters: readonly unknown[] }): string {
+  const raw = new BetterSqlite3(path, { readonly: true });
+  try {
+    return (raw.prepare(`explain query plan ${q.sql}`).all(...q.parameters) as { detail: string }[]).map((p) => p.detail).join('; ');
+  } finally {
+    raw.close();
+  }
+}
+
+describe('open work: indexes of just what is still pending', () => {
+  it('lists the sent notes whose deadline is watched, through their own index', async () => {
+    const tmp = tempDir();
+    try {
+      const path = join(tmp.dir, 's.db');
+      const store = await openSqliteStore({ path, storageKey: random(32), random });
+      const note = (id: string, kind: OutgoingNote['kind'], created: number, closedAt?: number): OutgoingNote => ({ ...outgoing(id), kind, created, closedAt });
+      await store.insertOutgoing(note('01'.repeat(16), 'note', T + 2));
+      await store.insertOutgoing(note('02'.repeat(16), 'note', T + 1, T + 5)); // acknowledged: closed
+      await store.insertOutgoing(note('03'.repeat(16), 'ack', T + 1)); // not a note
+      await store.insertOutgoing(note('04'.repeat(16), 'note', T + 1));
+      const filter = { open: true, kinds: ['note'] } as const;
+      expect((await store.listOutgoing(filter)).map((n) => n.id)).toEqual(['04'.repeat(16), '01'.repeat(16)]);
+      await store.updateOutgoing('04'.repeat(16), { closedAt: T + 6 });
+      expect((await store.listOutgoing(filter)).map((n) => n.id)).toEqual(['01'.repeat(16)]);
+      const plan = planOf(path, outgoingQuery(store.kysely, filter).compile());
+      expect(plan).toContain('USING INDEX outgoing_open');
+      expect(plan).not.toMatch(/SCAN outgoing(?! USING)/);
+      await store.close();
+    } finally {
+      tmp.remove();
+    }
+  });
+
   it('lists the notes still to acknowledge, through their own index, without our own desks\' notes', async () => {
     const tmp = tempDir();
     try {
@@ -258,15 +291,9 @@ describe('end-to-end acknowledgement queue', () => {
       await store.updateIncoming('ir', 'a5', { ackSentAt: T + 4 });
       expect((await store.listIncoming(filter)).map((n) => n.id)).toEqual(['a1']);
       // The query reads the partial index of unacknowledged notes, not the whole table.
-      const q = incomingQuery(store.kysely, filter).compile();
-      const raw = new BetterSqlite3(path, { readonly: true });
-      try {
-        const plan = (raw.prepare(`explain query plan ${q.sql}`).all(...q.parameters) as { detail: string }[]).map((p) => p.detail).join('; ');
-        expect(plan).toContain('USING INDEX incoming_ack_pending');
-        expect(plan).not.toMatch(/SCAN incoming(?! USING)/);
-      } finally {
-        raw.close();
-      }
+      const plan = planOf(path, incomingQuery(store.kysely, filter).compile());
+      expect(plan).toContain('USING INDEX incoming_ack_pending');
+      expect(plan).not.toMatch(/SCAN incoming(?! USING)/);
       await store.close();
     } finally {
       tmp.remove();

@@ -165,6 +165,20 @@ export async function migrate(db: Kysely<Database>, to: 'latest' | 'empty'): Pro
 }
 
 /**
+ * The query behind `listOutgoing`. With `open` and `kinds` it is served by the partial index
+ * `outgoing_open` (migration 0002): the notes whose deadline is still watched, not every note sent.
+ */
+export function outgoingQuery(db: Kysely<Database> | Transaction<Database>, f: NoteFilter) {
+  let q = db.selectFrom('outgoing').selectAll();
+  if (f.thread !== undefined) q = q.where('thread', '=', f.thread);
+  if (f.kinds !== undefined) q = q.where('kind', 'in', [...f.kinds]);
+  if (f.open === true) q = q.where('closed_at', 'is', null);
+  q = q.orderBy('created').orderBy('id');
+  if (f.limit !== undefined) q = q.limit(f.limit);
+  return q;
+}
+
+/**
  * The query behind `listIncoming`. With `ackPending` and `kinds` it is served by the partial
  * index `incoming_ack_pending` (migration 0002): the notes still to acknowledge, not every note
  * received; `notFrom` is read from that index too, before a row is fetched.
@@ -594,13 +608,7 @@ export class SqliteStationStore implements StationStore {
   }
 
   async listOutgoing(f: NoteFilter = {}): Promise<OutgoingNote[]> {
-    let q = this.#db.selectFrom('outgoing').selectAll();
-    if (f.thread !== undefined) q = q.where('thread', '=', f.thread);
-    if (f.kinds !== undefined) q = q.where('kind', 'in', [...f.kinds]);
-    if (f.open === true) q = q.where('closed_at', 'is', null);
-    q = q.orderBy('created').orderBy('id');
-    if (f.limit !== undefined) q = q.limit(f.limit);
-    const rows = await q.execute();
+    const rows = await outgoingQuery(this.#db, f).execute();
     return rows.map((r) => this.#outgoing(r));
   }
 
