@@ -23,11 +23,6 @@ export interface SignedAcks {
   now: number;
 }
 
-/** Signs, stores and sends the acknowledgements of `pending`, then keeps the relay's answers. */
-export async function acknowledgeCopies(desk: Desk, ch: Channel, pending: readonly PendingAck[]): Promise<{ acknowledged: number; error: unknown }> {
-  return sendCopyAcks(desk, ch, await signCopyAcks(desk, ch, pending));
-}
-
 /**
  * Signs an acknowledgement per copy and stores them all before the relay sees any, in one
  * durable commit per request's worth, which also makes durable the copies received without an

@@ -93,4 +93,47 @@ describe('watch: a burst of pushed envelopes is acknowledged in one request', ()
       await watch.close();
     }
   }, 30_000);
+
+  it('a copy whose merge fails does not take the burst with it: the others are merged one at a time and acknowledged, and it comes again', async () => {
+    const BURST = 4;
+    const held: FetchItem[] = [];
+    let release: (() => void) | undefined;
+    const holding: ConnectPush = (c, desk, h) =>
+      connectPushWs(c, desk, {
+        ...h,
+        envelope: (item) => {
+          held.push(item);
+          if (held.length === BURST) release = () => { for (const x of held.splice(0)) h.envelope(x); };
+        },
+      });
+    const events: WatchEvent[] = [];
+    const watch = await irDesk.watch({ connect: holding, onEvent: (e) => events.push(e) });
+    const db = new BetterSqlite3(join(tmp.dir, 'ir.db'));
+    try {
+      await eventually(() => events.some((e) => e.type === 'connected'));
+      acks.length = 0;
+      const sent = await Promise.all(
+        Array.from({ length: BURST }, (_, i) => usDesk.send({ to: 'ir', precedence: 'FLASH', subject: `Fault ${i}`, body: `Fault ${i}.`, via: ['ch'], failover: 'none' })),
+      );
+      await eventually(() => release !== undefined, 10_000);
+      // The desk's storage refuses the third copy, as a failing disk or a bug would.
+      const failing = sent[2]!.id;
+      db.exec(`create trigger fail_one before insert on copies when new.id = '${failing}' begin select raise(abort, 'injected storage failure'); end`);
+      release!();
+      const received = (): string[] => events.flatMap((e) => (e.type === 'received' && e.entry.valid && e.entry.id !== undefined ? [e.entry.id] : []));
+      await eventually(() => received().length === BURST - 1 && events.some((e) => e.type === 'error'), 10_000);
+      expect(received().sort()).toEqual(sent.filter((x) => x.id !== failing).map((x) => x.id).sort());
+      expect(events.find((e) => e.type === 'error')).toMatchObject({ relay: 'ch' });
+      await eventually(() => acks.length > 0, 10_000);
+      expect(acks).toEqual([BURST - 1]);
+      expect(db.prepare('select count(*) as n from copies where id = ?').get(failing)).toEqual({ n: 0 });
+      // Nothing is lost: once the storage works, the relay hands the copy out again.
+      db.exec('drop trigger fail_one');
+      await irDesk.sync();
+      expect((await irDesk.show(failing)).body).toBe('Fault 2.');
+    } finally {
+      db.close();
+      await watch.close();
+    }
+  }, 30_000);
 });
