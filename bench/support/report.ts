@@ -229,7 +229,7 @@ export function reportMarkdown(o: { date: string; machine: string; quick: boolea
     columns: ['target', 'goal', 'measured', 'verdict', "this machine's bound (mandatory work only)"],
     rows: targets(metrics).map((t) => [t.target, t.goal, t.measured, t.verdict, t.bound]),
     notes: [
-      "The bound prices only the protocol's own cryptography and durable commits at this run's limits (part 7), with nothing for HTTP, parsing, storage statements, process hops or the load generator: no implementation on this machine does better, and a goal beyond it cannot be met here.",
+      "The bound prices only the protocol's own cryptography and durable commits at this run's limits (part 7), with nothing for HTTP, parsing, storage statements, process hops or the load generator: no implementation of the protocol does better on this machine, and a goal beyond it cannot be met here.",
     ],
   });
   s += `\n![throughput](${o.charts.throughput})\n\n![latency](${o.charts.latency})\n`;
