@@ -7,7 +7,7 @@
 import { PRECEDENCES, fromHex, type AckEntry, type Precedence } from '@backchannel/core';
 import type { Desk } from './desk.js';
 import { dispatch, sealAndStore } from './send.js';
-import type { IncomingNote } from './store/types.js';
+import type { AckPending } from './store/types.js';
 
 /** Entries per acknowledgement envelope (the content allows 10,000; this keeps envelopes small). */
 const MAX_ENTRIES = 1000;
@@ -22,8 +22,8 @@ export interface AckSent {
 }
 
 export async function sendEndToEndAcks(desk: Desk): Promise<AckSent[]> {
-  const waiting = await desk.store.listIncoming({ kinds: ['note', 'heartbeat'], ackPending: true, notFrom: desk.party });
-  const bySender = new Map<string, IncomingNote[]>();
+  const waiting = await desk.store.listAckPending(['note', 'heartbeat'], desk.party);
+  const bySender = new Map<string, AckPending[]>();
   for (const n of waiting) bySender.set(n.from, [...(bySender.get(n.from) ?? []), n]);
   const ranks = new Map((await desk.store.listRelays()).map((r) => [r.id, r.rank]));
   const sent: AckSent[] = [];

@@ -7,7 +7,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deterministicRandomForTests, encodeContent, sha256, utf8 } from '@backchannel/core';
 import { isStationError } from '../src/errors.js';
-import { incomingQuery, migrate, openSqliteStore, outgoingQuery, type SqliteStationStore } from '../src/store/sqlite-store.js';
+import { ackPendingQuery, migrate, openSqliteStore, outgoingQuery, type SqliteStationStore } from '../src/store/sqlite-store.js';
 import type { CopyRecord, IncomingNote, NewAlert, OutgoingNote } from '../src/store/types.js';
 import { makeParty, tempDir, type TestParty } from './fixtures/parties.js';
 
@@ -286,12 +286,17 @@ describe('open work: indexes of just what is still pending', () => {
       await store.insertIncoming(note('us', 'a3', 'note', T + 2)); // a colleague's, never acknowledged
       await store.insertIncoming(note('ir', 'a4', 'ack', T + 2)); // acknowledgements are not acknowledged
       await store.insertIncoming(note('ir', 'a5', 'heartbeat', T + 2));
-      const filter = { kinds: ['note', 'heartbeat'], ackPending: true, notFrom: 'us' } as const;
-      expect((await store.listIncoming(filter)).map((n) => n.id)).toEqual(['a5', 'a1']);
+      const pending = async (): Promise<string[]> => (await store.listAckPending(['note', 'heartbeat'], 'us')).map((n) => n.id);
+      expect(await pending()).toEqual(['a5', 'a1']);
+      // Only what an acknowledgement names: no content is read or opened.
+      expect(await store.listAckPending(['note', 'heartbeat'], 'us')).toEqual([
+        { from: 'ir', id: 'a5', digest: sha256(utf8('a5')), precedence: 'ROUTINE' },
+        { from: 'ir', id: 'a1', digest: sha256(utf8('a1')), precedence: 'ROUTINE' },
+      ]);
       await store.updateIncoming('ir', 'a5', { ackSentAt: T + 4 });
-      expect((await store.listIncoming(filter)).map((n) => n.id)).toEqual(['a1']);
+      expect(await pending()).toEqual(['a1']);
       // The query reads the partial index of unacknowledged notes, not the whole table.
-      const plan = planOf(path, incomingQuery(store.kysely, filter).compile());
+      const plan = planOf(path, ackPendingQuery(store.kysely, ['note', 'heartbeat'], 'us').compile());
       expect(plan).toContain('USING INDEX incoming_ack_pending');
       expect(plan).not.toMatch(/SCAN incoming(?! USING)/);
       await store.close();

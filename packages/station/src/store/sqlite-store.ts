@@ -29,6 +29,7 @@ import type { ChannelRow, CopyRow, Database, IncomingRow, OutgoingRow, PartyRow,
 import type { NoteFilter, StationStore, TransactionOptions } from './store.js';
 import {
   ALERT_KINDS,
+  type AckPending,
   type Alert,
   type AlertKind,
   type ChannelRole,
@@ -179,19 +180,20 @@ export function outgoingQuery(db: Kysely<Database> | Transaction<Database>, f: N
 }
 
 /**
- * The query behind `listIncoming`. With `ackPending` and `kinds` it is served by the partial
- * index `incoming_ack_pending` (migration 0002): the notes still to acknowledge, not every note
- * received; `notFrom` is read from that index too, before a row is fetched.
+ * The query behind `listAckPending`, served by the partial index `incoming_ack_pending`
+ * (migration 0002): the notes still to acknowledge, not every note received; `notFrom` is read
+ * from that index too, and no blob is read.
  */
-export function incomingQuery(db: Kysely<Database> | Transaction<Database>, f: NoteFilter) {
-  let q = db.selectFrom('incoming').selectAll();
-  if (f.thread !== undefined) q = q.where('thread', '=', f.thread);
-  if (f.kinds !== undefined) q = q.where('kind', 'in', [...f.kinds]);
-  if (f.ackPending === true) q = q.where('ack_sent_at', 'is', null);
-  if (f.notFrom !== undefined) q = q.where('from_party', '<>', f.notFrom);
-  q = q.orderBy('received_at').orderBy('from_party').orderBy('id');
-  if (f.limit !== undefined) q = q.limit(f.limit);
-  return q;
+export function ackPendingQuery(db: Kysely<Database> | Transaction<Database>, kinds: readonly ContentKind[], notFrom: string) {
+  return db
+    .selectFrom('incoming')
+    .select(['from_party', 'id', 'digest', 'precedence'])
+    .where('kind', 'in', [...kinds])
+    .where('ack_sent_at', 'is', null)
+    .where('from_party', '<>', notFrom)
+    .orderBy('received_at')
+    .orderBy('from_party')
+    .orderBy('id');
 }
 
 /**
@@ -748,8 +750,18 @@ export class SqliteStationStore implements StationStore {
   }
 
   async listIncoming(f: NoteFilter = {}): Promise<IncomingNote[]> {
-    const rows = await incomingQuery(this.#db, f).execute();
+    let q = this.#db.selectFrom('incoming').selectAll();
+    if (f.thread !== undefined) q = q.where('thread', '=', f.thread);
+    if (f.kinds !== undefined) q = q.where('kind', 'in', [...f.kinds]);
+    q = q.orderBy('received_at').orderBy('from_party').orderBy('id');
+    if (f.limit !== undefined) q = q.limit(f.limit);
+    const rows = await q.execute();
     return rows.map((r) => this.#incoming(r));
+  }
+
+  async listAckPending(kinds: readonly ContentKind[], notFrom: string): Promise<AckPending[]> {
+    const rows = await ackPendingQuery(this.#db, kinds, notFrom).execute();
+    return rows.map((r) => ({ from: r.from_party, id: r.id, digest: bytes(r.digest), precedence: precedence(r.precedence) }));
   }
 
   // Copies

@@ -8,7 +8,9 @@
  * Notes' contents go in as plaintext and are encrypted at rest by the implementation under the
  * per-station storage key; the sealed envelopes are stored as they travel.
  */
+import type { ContentKind } from '@backchannel/core';
 import type {
+  AckPending,
   Alert,
   AlertKind,
   CopyRecord,
@@ -29,10 +31,6 @@ export interface NoteFilter {
   /** Outgoing: deadline tracking still open (closedAt unset). */
   open?: boolean;
   kinds?: readonly string[];
-  /** Incoming: our end-to-end acknowledgement is still to be sent. */
-  ackPending?: boolean;
-  /** Incoming: leave out the notes of this party (our own desks' notes, never acknowledged end to end). */
-  notFrom?: string;
   limit?: number;
 }
 
@@ -92,6 +90,12 @@ export interface StationStore {
   insertIncoming(n: IncomingNote): Promise<void>;
   updateIncoming(from: string, id: string, patch: Partial<Pick<IncomingNote, 'equivocated' | 'readAt' | 'ackSentAt'>>): Promise<void>;
   listIncoming(f?: NoteFilter): Promise<IncomingNote[]>;
+  /**
+   * Received notes of these kinds that our end-to-end acknowledgement still owes, leaving out
+   * `notFrom`'s (our own desks' notes, never acknowledged), oldest first: only what an
+   * acknowledgement names, so no content is read or opened.
+   */
+  listAckPending(kinds: readonly ContentKind[], notFrom: string): Promise<AckPending[]>;
 
   getCopy(from: string, id: string, relay: string, digest: Uint8Array): Promise<CopyRecord | undefined>;
   listCopies(from: string, id: string): Promise<CopyRecord[]>;

@@ -137,6 +137,9 @@ export interface IncomingNote {
   ackSentAt: number | undefined;
 }
 
+/** A received note that our end-to-end acknowledgement still owes: what the acknowledgement names. */
+export type AckPending = Pick<IncomingNote, 'from' | 'id' | 'digest' | 'precedence'>;
+
 /** One copy of a note as one relay delivered it. */
 export interface CopyRecord {
   from: string;
