@@ -12,7 +12,7 @@ import { sendEndToEndAcks, type AckSent } from './end-to-end-ack.js';
 import { describeFailure, type StationError } from './errors.js';
 import { Mutex } from './mutex.js';
 import { openPush, type PushConnection, type PushHandlers } from './push-client.js';
-import { receiveCopy, type PendingAck, type ReceivedEntry } from './receive-copy.js';
+import { receiveCopy, type PendingAck, type ReceivedCopy, type ReceivedEntry } from './receive-copy.js';
 import type { DeliveryItem, FetchItem } from './relay-wire.js';
 
 export type WatchEvent =
@@ -171,7 +171,7 @@ export class Watch {
     try {
       merged = await this.#desk.mergeLock.run(() =>
         this.#desk.store.batch(async () => {
-          const m: Merged = { entries: [], signed: [], after: [], unacknowledged: false };
+          const m = emptyMerged();
           const pending: PendingAck[] = [];
           for (const item of page) {
             // A push frame is the relay's first hand-out of its sequence number (the hub pushes
@@ -181,11 +181,7 @@ export class Watch {
             // acknowledged it and moved the cursor past it while this frame waited in the queue.
             // Reading the cursor here made that ordinary race a false `replay` alert. A new number
             // for an acknowledged copy still is one.
-            const r = await receiveCopy(this.#desk, ch, item, PUSHED);
-            m.entries.push(r.entry);
-            if (r.ack !== undefined) pending.push(r.ack);
-            else m.unacknowledged = true;
-            if (r.after !== undefined) m.after.push(r.after);
+            take(m, pending, await receiveCopy(this.#desk, ch, item, PUSHED));
           }
           m.signed = await signCopyAcks(this.#desk, ch, pending);
           return m;
@@ -202,16 +198,13 @@ export class Watch {
   /** The page one copy at a time, each merge in its own commit: a failure is that copy's alone. */
   async #mergeEach(ch: Channel, page: readonly FetchItem[]): Promise<Merged> {
     const relay = ch.entry.id;
-    const m: Merged = { entries: [], signed: [], after: [], unacknowledged: false };
+    const m = emptyMerged();
     const pending: PendingAck[] = [];
     for (const item of page) {
       try {
         const r = await this.#desk.mergeLock.run(() => receiveCopy(this.#desk, ch, item, PUSHED));
         this.#emit({ type: 'received', entry: r.entry });
-        m.entries.push(r.entry);
-        if (r.ack !== undefined) pending.push(r.ack);
-        else m.unacknowledged = true;
-        if (r.after !== undefined) m.after.push(r.after);
+        take(m, pending, r);
       } catch (e) {
         this.#fail(relay, e);
       }
@@ -266,6 +259,18 @@ interface Merged {
   after: (() => Promise<void>)[];
   /** Some copy is not to be acknowledged (the relay's contact is recorded without a request). */
   unacknowledged: boolean;
+}
+
+function emptyMerged(): Merged {
+  return { entries: [], signed: [], after: [], unacknowledged: false };
+}
+
+/** Adds a merged copy to its page's outcome: its entry, its acknowledgement to sign, its gossip check. */
+function take(m: Merged, pending: PendingAck[], r: ReceivedCopy): void {
+  m.entries.push(r.entry);
+  if (r.ack !== undefined) pending.push(r.ack);
+  else m.unacknowledged = true;
+  if (r.after !== undefined) m.after.push(r.after);
 }
 
 /** At most this many pushed copies merge in one commit, as a sync page does. */
