@@ -2,15 +2,17 @@
  * Part 7, the limits of this machine: what no durable, signing server on it can beat.
  * fsync'd appends (node:fs write + fsync), raw durable SQLite inserts (better-sqlite3, WAL,
  * synchronous=FULL, 2 KiB rows, 1 and 100 rows per transaction), Ed25519 sign and verify and
- * X25519 (node:crypto, one core). Each loop is bounded in time and count.
+ * X25519 (node:crypto, one core), and a bare HTTP round trip between two Node processes on
+ * loopback. Each loop is bounded in time and count.
  */
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { diffieHellman, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { emptyReport, fmtNum, loopFor, type BenchOptions, type PartReport } from '../lib.js';
-import { tempDir } from '../support/procs.js';
+import { emptyReport, fmtNum, loopFor, summarize, type BenchOptions, type PartReport } from '../lib.js';
+import { startChild, tempDir, waitUntil } from '../support/procs.js';
 
 const PAYLOAD = 2048;
 
@@ -58,6 +60,9 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
   r.metrics['limits.x25519'] = 1e6 / c.x25519Us;
   // The report's bounds (report.ts) spread the mandatory work over every core.
   r.metrics['limits.cores'] = availableParallelism();
+  const rtt = await httpRoundTrip(ms);
+  r.metrics['limits.httpRoundTripUs'] = rtt.p50;
+  r.metrics['limits.httpRoundTripP99Us'] = rtt.p99;
 
   r.tables.push({
     title: 'Machine limits (one core, one process)',
@@ -69,9 +74,49 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
       ['Ed25519 sign (node:crypto)', fmtNum(r.metrics['limits.ed25519Sign']), fmtNum(1e6 / r.metrics['limits.ed25519Sign'])],
       ['Ed25519 verify (node:crypto)', fmtNum(r.metrics['limits.ed25519Verify']), fmtNum(1e6 / r.metrics['limits.ed25519Verify'])],
       ['X25519 (node:crypto diffieHellman)', fmtNum(r.metrics['limits.x25519']), fmtNum(1e6 / r.metrics['limits.x25519'])],
+      ['HTTP/1.1 round trip between two Node processes, loopback (node:http, keep-alive, 4 KiB up, 512 B back), p50', fmtNum(1e6 / rtt.p50), fmtNum(rtt.p50)],
     ],
+    notes: [`The round trip's p99: ${fmtNum(rtt.p99)} µs, over ${fmtNum(rtt.n)} requests one after another.`],
   });
   return r;
+}
+
+/**
+ * One request at a time from this process to a bare node:http server in another
+ * (support/loopback-server.js), after a warm-up: the floor under every hop between a station
+ * and a relay, whatever runs on either side.
+ */
+export async function httpRoundTrip(ms: number): Promise<{ p50: number; p99: number; n: number }> {
+  const server = startChild(process.execPath, [join(import.meta.dirname, '../support/loopback-server.js')]);
+  try {
+    await waitUntil('the loopback server to listen', () => server.output().includes('"port"'), 20_000);
+    const { port } = JSON.parse(server.output().trim().split('\n')[0]!) as { port: number };
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const body = Buffer.alloc(4096, 0x62);
+    const once = (): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const t0 = performance.now();
+        const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers: { 'content-type': 'application/cbor', 'content-length': body.length } }, (res) => {
+          res.on('data', () => undefined);
+          res.on('end', () => {
+            resolve((performance.now() - t0) * 1000);
+          });
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    await loopFor(Math.min(ms, 1000), 2000, () => once());
+    const us: number[] = [];
+    await loopFor(ms, 20_000, async () => {
+      us.push(await once());
+    });
+    agent.destroy();
+    const { p50, p99, n } = summarize(us);
+    return { p50, p99, n };
+  } finally {
+    await server.stop();
+  }
 }
 
 /** µs per operation of the three primitives a note's path counts (crypto-count.js), each timed for `ms` on this thread. */

@@ -105,6 +105,10 @@ describe('targets', () => {
     expect(by(limits, 'FLASH one at a time p50')).toBe('≥ 0.86 ms: 4 signatures, 5 verifications, 5 X25519 and 2 durable commits in series');
     // A slower hour: verification at 8,000/s puts the bound past the 1 ms goal.
     expect(by({ ...limits, 'limits.ed25519Verify': 8_000 }, 'FLASH one at a time p50')).toMatch(/^≥ 1\.15 ms: .*; the goal lies beyond it$/);
+    // With part 7's loopback round trip, the note's two hops join the path: 0.8619 + 0.150 ms.
+    const withHops = { ...limits, 'limits.httpRoundTripUs': 150 };
+    expect(bounds(withHops).singleMs).toBeCloseTo(1.0119, 4);
+    expect(by(withHops, 'FLASH one at a time p50')).toBe('≥ 1.01 ms: 4 signatures, 5 verifications, 5 X25519, 2 durable commits and one loopback round trip between processes in series; the goal lies beyond it');
     expect(by({ ...limits, 'accept.sqlite.c64.perSecond': 3_000, 'peer.prosody.online': 8_000 }, 'Relay accept vs Prosody online relay (same run)')).toBe('≤ 3.09×: the SQLite bound over Prosody');
     expect(by({ ...limits, 'limits.ed25519Verify': 1_000 }, 'Relay durable accept, PostgreSQL')).toBe('≤ 2,000/s: one verification an envelope, 2 cores; the goal lies beyond it');
     // Without part 7 there is no bound, and targets without one say so.
