@@ -198,6 +198,54 @@ function insertRows<T extends InsertTable>(db: Kysely<RelayDatabase>, table: T, 
 }
 
 /**
+ * PostgreSQL: the envelopes and tombstones a batch's (sender, id) pairs name, in one round trip
+ * whatever the batch's size: the pairs travel as two arrays, so the text never changes (and
+ * PostgreSQL plans no chain of ORs). SQLite has no arrays and keeps the query built per batch.
+ */
+const KNOWN_PG = `select e.from_party, e.env_id, e.leaf_index, e.digest, e.receipt, false as deleted
+  from unnest($1::text[], $2::bytea[]) as k(from_party, env_id) join envelopes e on e.from_party = k.from_party and e.env_id = k.env_id
+union all
+select t.from_party, t.env_id, t.leaf_index, t.digest, t.receipt, true as deleted
+  from unnest($1::text[], $2::bytea[]) as k(from_party, env_id) join tombstones t on t.from_party = k.from_party and t.env_id = k.env_id`;
+
+interface KnownRow {
+  from_party: string;
+  env_id: Uint8Array;
+  leaf_index: number;
+  digest: Uint8Array;
+  receipt: string;
+  deleted: boolean;
+}
+
+/** PostgreSQL's limit on a statement's parameters (the wire protocol counts them in 16 bits). */
+const PG_MAX_PARAMETERS = 65_535;
+
+/**
+ * PostgreSQL: a group commit's statements as one, each a data-modifying WITH query of it. They
+ * touch different rows (every INSERT its own table; the UPDATEs one desk item each, acknowledged
+ * once per batch), so running on one snapshot changes nothing; PostgreSQL runs each to
+ * completion and the statement commits or fails whole. Each statement's placeholders are
+ * renumbered after the ones before it (our statements carry every value as a parameter, never a
+ * literal, so `$n` occurs nowhere else). Undefined when there is nothing to run or too many
+ * parameters for one statement: then they run one by one in a transaction.
+ */
+export function oneStatement(queries: readonly CompiledQuery[]): CompiledQuery | undefined {
+  if (queries.length <= 1) return queries[0];
+  const total = queries.reduce((n, q) => n + q.parameters.length, 0);
+  if (total > PG_MAX_PARAMETERS) return undefined;
+  let offset = 0;
+  const parts: string[] = [];
+  const parameters: unknown[] = [];
+  queries.forEach((q, i) => {
+    const shift = offset;
+    parts.push(`s${i} as (${q.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + shift}`)})`);
+    parameters.push(...q.parameters);
+    offset += q.parameters.length;
+  });
+  return CompiledQuery.raw(`with ${parts.join(', ')} select 1`, parameters);
+}
+
+/**
  * A group commit's statements, in the order they run: compiled here, so the SQLite writer
  * thread executes exactly what the in-thread path and PostgreSQL execute.
  */
@@ -408,6 +456,19 @@ export class KyselyRelayStore implements RelayStore {
    */
   async commitBatch(b: CommitBatch): Promise<void> {
     const queries = buildCommitStatements(this.db, b);
+    if (this.dialect === 'postgres') {
+      // One statement is one round trip and commits atomically on its own; the statements of a
+      // transaction were one round trip each, BEGIN and COMMIT included.
+      const one = oneStatement(queries);
+      if (one !== undefined) {
+        try {
+          await this.db.executeQuery(one);
+        } catch (e) {
+          throw storageError(e);
+        }
+        return;
+      }
+    }
     if (this.#writer !== undefined) {
       try {
         await this.#writer.commit(queries);
@@ -473,6 +534,10 @@ export class KyselyRelayStore implements RelayStore {
 
   async findKnown(keys: readonly EnvelopeKey[]): Promise<KnownEnvelope[]> {
     if (keys.length === 0) return [];
+    if (this.dialect === 'postgres') {
+      const { rows } = await this.db.executeQuery<KnownRow>(CompiledQuery.raw(KNOWN_PG, [keys.map((k) => k.from), keys.map((k) => blob(k.id))]));
+      return rows.map((r) => ({ from: r.from_party, id: view(r.env_id), index: r.leaf_index, digest: view(r.digest), receipt: r.receipt, deleted: r.deleted }));
+    }
     const out: KnownEnvelope[] = [];
     for (const part of chunks(keys, ROWS_PER_INSERT)) {
       const held = await this.db

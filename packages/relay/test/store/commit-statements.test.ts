@@ -1,14 +1,15 @@
 /**
  * The group commit's statements (kysely-store.ts, buildCommitStatements): the multi-row INSERT
  * texts reused from an earlier batch of the same shape give exactly what Kysely compiles for
- * the batch afresh, on both dialects (compiling needs no connection).
+ * the batch afresh, on both dialects (compiling needs no connection); and PostgreSQL's one
+ * statement made of them (oneStatement), whose effect the storage contract checks on a server.
  */
 import { randomBytes } from 'node:crypto';
 import Database from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { buildCommitStatements } from '../../src/store/kysely-store.js';
+import { buildCommitStatements, oneStatement } from '../../src/store/kysely-store.js';
 import type { CommitBatch } from '../../src/store/relay-store.js';
 import type { RelayDatabase } from '../../src/store/schema.js';
 
@@ -68,5 +69,36 @@ describe.each(Object.entries(dialects))('the group commit statements on %s', (_n
       await warm.destroy();
       await fresh.destroy();
     }
+  });
+});
+
+describe('one statement for a PostgreSQL group commit', () => {
+  it('renumbers each statement\'s placeholders after the ones before it, and keeps every parameter in order', async () => {
+    const db = dialects.postgres();
+    try {
+      const queries = buildCommitStatements(db, batch(37, 5, 1));
+      const one = oneStatement(queries)!;
+      expect(one.parameters).toEqual(queries.flatMap((q) => q.parameters));
+      const used = [...one.sql.matchAll(/\$(\d+)/g)].map((m) => Number(m[1]));
+      // Every parameter is referenced, each once (our statements use each of theirs once).
+      expect(used.sort((a, b) => a - b)).toEqual(Array.from({ length: one.parameters.length }, (_, i) => i + 1));
+      // Each statement is one WITH query, unchanged but for its numbers.
+      expect(one.sql.startsWith('with s0 as (insert into "envelopes"')).toBe(true);
+      expect(one.sql.endsWith(') select 1')).toBe(true);
+      const strip = (sql: string): string => sql.replace(/\$\d+/g, '$');
+      queries.forEach((q, i) => {
+        expect(strip(one.sql)).toContain(`s${i} as (${strip(q.sql)})`);
+      });
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('is the statement itself when there is one, and declines none or more parameters than PostgreSQL takes', () => {
+    const q = CompiledQuery.raw('insert into "t" ("a") values ($1)', [1]);
+    expect(oneStatement([q])).toBe(q);
+    expect(oneStatement([])).toBeUndefined();
+    const big = CompiledQuery.raw('insert into "t" ("a") values ($1)', Array.from({ length: 40_000 }, () => 1));
+    expect(oneStatement([big, big])).toBeUndefined();
   });
 });
