@@ -89,6 +89,11 @@ describe('one statement for a PostgreSQL group commit', () => {
       queries.forEach((q, i) => {
         expect(strip(one.sql)).toContain(`s${i} as (${strip(q.sql)})`);
       });
+      // A batch of the same shape reuses the merged text, with its own parameters.
+      const next = buildCommitStatements(db, batch(37, 5, 900));
+      const again = oneStatement(next)!;
+      expect(again.sql).toBe(one.sql);
+      expect(again.parameters).toEqual(next.flatMap((q) => q.parameters));
     } finally {
       await db.destroy();
     }
