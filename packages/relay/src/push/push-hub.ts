@@ -86,11 +86,23 @@ export class PushHub {
   /** Called after each group commit. */
   notify(records: CommittedRecords): void {
     if (this.#conns.size === 0) return;
-    const parties = new Set<string>();
+    // Who the batch's envelopes are for, as a fetch hands them out (kysely-store.ts,
+    // `scanNewEnvelopes`): the recipient party's desks, and the sending party's desks other
+    // than the one that sent it. A desk is not pumped for what it sent itself: that pump was a
+    // write transaction, with its fsync, that handed nothing (one per note a watching desk sent).
+    const to = new Set<string>();
+    const sentFrom = new Map<string, Set<string>>();
     for (const e of records.envelopes) {
-      parties.add(e.to);
-      parties.add(e.from);
+      to.add(e.to);
+      let stations = sentFrom.get(e.from);
+      if (stations === undefined) sentFrom.set(e.from, (stations = new Set()));
+      stations.add(toHex(e.station));
     }
+    const concerns = (c: Conn): boolean => {
+      if (to.has(c.party)) return true;
+      const stations = sentFrom.get(c.party);
+      return stations !== undefined && (stations.size > 1 || !stations.has(c.deskHex));
+    };
     const bySender = new Map<string, StoredDelivery[]>();
     for (const d of records.deliveries) {
       const l = bySender.get(d.from) ?? [];
@@ -98,7 +110,7 @@ export class PushHub {
       bySender.set(d.from, l);
     }
     for (const c of this.#conns) {
-      if (parties.has(c.party)) this.#pump(c);
+      if (concerns(c)) this.#pump(c);
       for (const d of bySender.get(c.party) ?? []) this.#send(c, { type: 'delivery', item: deliveryItem(d) });
     }
   }

@@ -3,13 +3,14 @@
  * and retention (an envelope every enrolled desk has fetched is deleted after its retention
  * time, its id remembered by a tombstone, so a resend is still a duplicate).
  */
-import { decodeCbor, parseEnvelope, sha256, type CborMap } from '@backchannel/core';
+import { decodeCbor, parseEnvelope, sha256, toHex, type CborMap } from '@backchannel/core';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHousekeeping } from '../../src/housekeeping.js';
+import type { FetchRequest } from '../../src/store/relay-store.js';
 import { inProcessRelay, type InProcessRelay } from '../helpers/in-process.js';
 import { pushClient } from '../helpers/spawn-relay.js';
-import { decode, makeWorld, seal, signedHeader, signedRequest, submitBody, token, type World } from '../helpers/world.js';
+import { decode, makeWorld, otherDesks, seal, signedHeader, signedRequest, submitBody, token, type World } from '../helpers/world.js';
 
 describe('push', () => {
   let w: World;
@@ -72,6 +73,52 @@ describe('push', () => {
     const req = signedRequest({ party: w.ir, path: '/v1/fetch', body: { after: 0, limit: 500 } });
     const res = await r.relay.app.inject({ method: 'POST', url: '/v1/fetch', headers: req.headers, payload: req.payload });
     expect((decode(res.rawPayload).items as CborMap[]).length).toBeGreaterThanOrEqual(120);
+  });
+});
+
+describe('push to the desks of the sending party', () => {
+  it("hands a note to its recipient and to the sender's other desks, and does not pump the desk that sent it", async () => {
+    const w = await makeWorld({ stations: 2 });
+    // Every assignment pass the hub makes, by desk: a pump is a write transaction in the store.
+    const pumped = new Map<string, number>();
+    const r = await inProcessRelay(w, 'sqlite', {
+      wrapStore: (s) =>
+        new Proxy(s, {
+          get(target, key, receiver) {
+            if (key === 'fetchForDesk') {
+              return (req: FetchRequest) => {
+                pumped.set(toHex(req.desk), (pumped.get(toHex(req.desk)) ?? 0) + 1);
+                return target.fetchForDesk(req);
+              };
+            }
+            const v: unknown = Reflect.get(target, key, receiver);
+            return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+          },
+        }),
+    });
+    try {
+      await r.relay.app.listen({ host: '127.0.0.1', port: 0 });
+      const url = `http://127.0.0.1:${(r.relay.app.server.address() as { port: number }).port}`;
+      const [second] = otherDesks(w.us);
+      const sender = await pushClient(url, w.us);
+      const other = await pushClient(url, w.us, second);
+      const recipient = await pushClient(url, w.ir);
+      const desks = { sender: toHex(w.us.keys.station.key.publicKey), other: toHex(second!.publicKey), recipient: toHex(w.ir.keys.station.key.publicKey) };
+      // Connected: each desk had its first pass.
+      for (let i = 0; i < 100 && Object.values(desks).some((d) => pumped.get(d) === undefined); i++) await new Promise((res) => setTimeout(res, 20));
+      pumped.clear();
+      const e = await seal(w.us, w.ir);
+      const res = await r.relay.app.inject({ method: 'POST', url: '/v1/submit', headers: { 'content-type': 'application/cbor' }, payload: submitBody(e, token(w.us, w.relay.origin, e)) });
+      expect(res.statusCode).toBe(200);
+      for (const c of [recipient, other]) expect(sha256(((await c.next('envelope')).item as CborMap).envelope as Uint8Array)).toEqual(e.digest);
+      expect(pumped.get(desks.recipient)).toBe(1);
+      expect(pumped.get(desks.other)).toBe(1);
+      expect(pumped.get(desks.sender)).toBeUndefined();
+      expect(sender.frames.filter((f) => f.type === 'envelope')).toEqual([]);
+      for (const c of [sender, other, recipient]) c.close();
+    } finally {
+      await r.close();
+    }
   });
 });
 

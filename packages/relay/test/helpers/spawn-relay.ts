@@ -1,7 +1,7 @@
 /** Starts test/fixtures/relay-process.ts as a real process and talks to it over loopback. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { toHex, partyCardJson, type CborMap } from '@backchannel/core';
+import { toHex, partyCardJson, type CborMap, type Ed25519Key } from '@backchannel/core';
 import WebSocket from 'ws';
 import type { RelayProcessOptions } from '../fixtures/relay-process.js';
 import { decode, signedHeader, type Party, type RelayIdentity } from './world.js';
@@ -87,7 +87,7 @@ export async function post(url: string, body: Uint8Array, headers: Record<string
 }
 
 /** A desk's push connection: authenticated, collecting CBOR frames. */
-export async function pushClient(relayUrl: string, party: Party): Promise<{ frames: CborMap[]; next(type: string, timeoutMs?: number): Promise<CborMap>; close(): void }> {
+export async function pushClient(relayUrl: string, party: Party, station?: Ed25519Key): Promise<{ frames: CborMap[]; next(type: string, timeoutMs?: number): Promise<CborMap>; close(): void }> {
   const socket = new WebSocket(`${relayUrl.replace(/^http/, 'ws')}/v1/push`);
   const frames: CborMap[] = [];
   const waiters: { type: string; resolve: (f: CborMap) => void }[] = [];
@@ -101,7 +101,7 @@ export async function pushClient(relayUrl: string, party: Party): Promise<{ fram
     socket.once('open', () => { resolve(); });
     socket.once('error', reject);
   });
-  socket.send(signedHeader({ party, method: 'GET', path: '/v1/push', body: new Uint8Array(0) }));
+  socket.send(signedHeader({ party, ...(station === undefined ? {} : { station }), method: 'GET', path: '/v1/push', body: new Uint8Array(0) }));
   return {
     frames,
     next: (type, timeoutMs = 5000) => {
