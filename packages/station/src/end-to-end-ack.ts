@@ -24,7 +24,11 @@ export interface AckSent {
 export async function sendEndToEndAcks(desk: Desk): Promise<AckSent[]> {
   const waiting = await desk.store.listAckPending(['note', 'heartbeat'], desk.party);
   const bySender = new Map<string, AckPending[]>();
-  for (const n of waiting) bySender.set(n.from, [...(bySender.get(n.from) ?? []), n]);
+  for (const n of waiting) {
+    const list = bySender.get(n.from);
+    if (list === undefined) bySender.set(n.from, [n]);
+    else list.push(n);
+  }
   const ranks = new Map((await desk.store.listRelays()).map((r) => [r.id, r.rank]));
   const sent: AckSent[] = [];
   for (const [sender, notes] of bySender) {
