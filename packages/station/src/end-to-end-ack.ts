@@ -4,7 +4,7 @@
  * the notes received, sent back through every channel those notes arrived on. It is never itself
  * acknowledged, and has no failover: each channel it takes is the answer for that channel.
  */
-import { PRECEDENCES, fromHex, type AckEntry, type Precedence } from '@backchannel/core';
+import { PRECEDENCES, equalBytes, fromHex, type AckEntry, type Precedence } from '@backchannel/core';
 import type { Desk } from './desk.js';
 import { dispatch, sealAndStore } from './send.js';
 import type { AckPending } from './store/types.js';
@@ -38,7 +38,7 @@ export async function sendEndToEndAcks(desk: Desk): Promise<AckSent[]> {
       const via = new Set<string>();
       for (const n of batch) {
         const arrivals = (await desk.store.listCopies(n.from, n.id))
-          .filter((c) => c.valid && c.digest.length === n.digest.length && c.digest.every((x, j) => x === n.digest[j]))
+          .filter((c) => c.valid && equalBytes(c.digest, n.digest))
           .map((c) => ({ relay: c.relay, at: c.receivedAt }));
         for (const a of arrivals) via.add(a.relay);
         entries.push({ from: n.from, id: fromHex(n.id), digest: n.digest, arrivals });
