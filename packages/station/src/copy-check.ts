@@ -42,6 +42,8 @@ export interface CopyCheckContext {
   /** The sender's pinned bundle. */
   sender: SignedBundle;
   privateKeyFor: OpenContext['privateKeyFor'];
+  /** An earlier opening of these same bytes (opened-envelopes.ts): judged again, not decrypted again. */
+  known?: OpenedEnvelope | undefined;
 }
 
 export type CopyCheck =
@@ -61,7 +63,7 @@ export async function checkCopy(item: CopyBytes, env: InspectedEnvelope, digest:
     stage = 'receipt';
     receipt = verifyReceipt(item.receipt, ctx.logKey, { type: 'submit', digest, ref: token.hash });
     stage = 'open';
-    const opened = await openEnvelope(item.envelope, { self: ctx.self, privateKeyFor: ctx.privateKeyFor, senderBundle: ctx.sender, judgedAt: receipt.opening.time });
+    const opened = await openEnvelope(item.envelope, { self: ctx.self, privateKeyFor: ctx.privateKeyFor, senderBundle: ctx.sender, judgedAt: receipt.opening.time }, ctx.known);
     return { ok: true, receipt, opened };
   } catch (e) {
     return { ok: false, stage, error: describeFailure(e), receipt };

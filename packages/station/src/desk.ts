@@ -9,6 +9,7 @@ import { StationError, describeFailure } from './errors.js';
 import type { DeskKeys } from './keys.js';
 import type { InstallKeys } from './key-share.js';
 import { Mutex } from './mutex.js';
+import { OpenedEnvelopes } from './opened-envelopes.js';
 import type { Policy } from './policy.js';
 import { HttpRelayClient, type RelayApi } from './relay-client.js';
 import type { StationStore } from './store/store.js';
@@ -39,6 +40,8 @@ export class Desk {
   readonly deadlineLock = new Mutex();
   /** One sync at a time: two would acknowledge the same notes twice. */
   readonly syncLock = new Mutex();
+  /** Envelopes opened lately, so that other relays' copies of a note are not opened again (opened-envelopes.ts). */
+  readonly opened = new OpenedEnvelopes();
   /** Persists keys a key share brought (key-share.ts) before the desk uses them; set by Station.open. */
   installKeys: InstallKeys | undefined;
   readonly #connect: ConnectRelay;

@@ -135,7 +135,14 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
     const c =
       pre !== undefined && pre.check.ok && equalBytes(pre.senderHash, sender.bundle.hash)
         ? pre.check
-        : await checkCopy(item, env, digest, { self: desk.party, origin: ch.card.origin, logKey: ch.card.vkey, sender: sender.bundle, privateKeyFor: (kid, suite) => privateKeyFor(desk.keys, kid, suite) });
+        : await checkCopy(item, env, digest, {
+            self: desk.party,
+            origin: ch.card.origin,
+            logKey: ch.card.vkey,
+            sender: sender.bundle,
+            privateKeyFor: (kid, suite) => privateKeyFor(desk.keys, kid, suite),
+            known: desk.opened.get(digest),
+          });
     const v = c.receipt;
     if (v !== undefined) {
       logIndex = v.index;
@@ -145,7 +152,10 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
       judgedAt = v.opening.time;
     }
     opening = c.ok || c.stage === 'open';
-    if (c.ok) opened = c.opened;
+    if (c.ok) {
+      opened = c.opened;
+      desk.opened.remember(digest, opened);
+    }
     // The envelope names a newer bundle of the sender than we hold: ask the relay for it.
     else if (v !== undefined && c.stage === 'open' && c.error.code === 'bundle_stale') opened = await openWithNewestBundle(desk, ch, item.envelope, sender, v.opening.time);
     else {

@@ -111,3 +111,61 @@ describe('envelope tampering', () => {
     await expect(openEnvelope(sealed.bytes, { ...ctxFor(ir, us), senderBundle: revoked })).rejects.toMatchObject({ code: 'key_revoked' });
   });
 });
+
+describe('opening again what was opened before (`known`)', () => {
+  const YEAR = 365 * 24 * 3600 * 1000;
+
+  it('gives what a full opening gives, whatever the judgement: time, revocations, keys held, addressee, bundle held', async () => {
+    const { us, ir, random } = await world('x25519');
+    const om = await createParty({ id: 'om', name: 'Oman', now: T0, random });
+    const sealed = await sealEnvelope(params(us, ir, 'x25519', note));
+    const known = await openEnvelope(sealed.bytes, ctxFor(ir, us));
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        (o) => ({ ok: true as const, o }),
+        (e: unknown) => ({ ok: false as const, code: isBackchannelError(e) ? e.code : String(e) }),
+      );
+    const codes = new Set<string>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          self: fc.constantFrom(ir, us, om),
+          judgedAt: fc.integer({ min: T0 - YEAR, max: T0 + 4 * YEAR }),
+          revoke: fc.option(fc.record({ what: fc.constantFrom('station', 'signer'), since: fc.integer({ min: T0 - YEAR, max: T0 + 2 * YEAR }) })),
+          keyHeld: fc.boolean(),
+          staleBundle: fc.boolean(),
+        }),
+        async (c) => {
+          const base = ctxFor(c.self, us);
+          let b = us.bundle.bundle;
+          if (c.revoke !== null) {
+            const pub = c.revoke.what === 'station' ? us.station.key.publicKey : us.signers[0]!.key.publicKey;
+            b = { ...b, revoked: [{ pub, compromisedSince: c.revoke.since, reason: 'seized' }] };
+          }
+          if (c.staleBundle) b = { ...b, seq: sealed.header.bundleSeq - 1 };
+          const ctx = { ...base, judgedAt: c.judgedAt, senderBundle: { ...us.bundle, bundle: b }, privateKeyFor: c.keyHeld ? base.privateKeyFor : () => undefined };
+          const full = await outcome(openEnvelope(sealed.bytes, ctx));
+          const again = await outcome(openEnvelope(sealed.bytes, ctx, known));
+          expect(again).toEqual(full);
+          codes.add(full.ok ? 'ok' : full.code);
+        },
+      ),
+      { numRuns: 300 },
+    );
+    // The property met every judgement, not only the happy path.
+    expect([...codes].sort()).toEqual(['bundle_stale', 'certificate_expired', 'key_revoked', 'key_unknown', 'not_for_us', 'ok']);
+  });
+
+  it('takes the signatures and the decryption from what it knew, and nothing else', async () => {
+    const { us, ir } = await world('x25519');
+    const sealed = await sealEnvelope(params(us, ir, 'x25519', note));
+    const known = await openEnvelope(sealed.bytes, ctxFor(ir, us));
+    // Content that these bytes do not hold comes back: it was not decrypted again.
+    const marked = { ...known, content: { ...note, subject: 'from the earlier opening' } };
+    expect((await openEnvelope(sealed.bytes, ctxFor(ir, us), marked)).content).toMatchObject({ subject: 'from the earlier opening' });
+    // Other bytes, however close, are opened in full: one changed byte of the station signature fails as it would alone.
+    const tampered = Uint8Array.from(sealed.bytes);
+    tampered[tampered.length - 1]! ^= 1;
+    await expect(openEnvelope(tampered, ctxFor(ir, us), known)).rejects.toMatchObject({ code: 'signature_invalid' });
+  });
+});
