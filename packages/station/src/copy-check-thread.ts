@@ -5,7 +5,7 @@
  * does everything in line, as it would have without a pool.
  */
 import { parentPort } from 'node:worker_threads';
-import { equalBytes, importPrivateKey, parseEnvelope, sha256, suiteFromName, toHex, type HpkePrivateKey, type SuiteName } from '@backchannel/core';
+import { equalBytes, importPrivateKey, parseEnvelope, suiteFromName, toHex, type HpkePrivateKey, type SuiteName } from '@backchannel/core';
 import { checkCopy } from './copy-check.js';
 import type { CheckAnswer, CheckRequest, PreChecked } from './copy-check-pool.js';
 
@@ -44,7 +44,7 @@ async function answer(m: CheckRequest): Promise<CheckAnswer> {
         results.push(null);
         continue;
       }
-      const check = await checkCopy(item, env, sha256(item.envelope), { self: m.self, origin: m.origin, logKey: m.logKey, sender, privateKeyFor });
+      const check = await checkCopy(item, env, env.digest, { self: m.self, origin: m.origin, logKey: m.logKey, sender, privateKeyFor });
       results.push({ senderHash: sender.hash, check });
     } catch {
       results.push(null);

@@ -91,7 +91,6 @@ function senderSide(code: string): 'signer_revoked' | 'signer_invalid' | undefin
 export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, confirmed: number, precheck?: Promise<PreChecked | undefined>): Promise<ReceivedCopy> {
   const relay = ch.entry.id;
   const now = desk.clock.now();
-  const digest = sha256(item.envelope);
   const base = { relay, kind: undefined };
   let env: InspectedEnvelope;
   try {
@@ -105,10 +104,12 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
       note: undefined,
       message: `relay ${relay} delivered bytes that are not an envelope (${f.code})`,
       evidence: invalidCopyEvidence({ relay, envelope: item.envelope, token: item.token, receipt: item.receipt, receivedAt: now }, f, undefined),
-      dedupeKey: `invalid_copy/${relay}/${toHex(digest)}`,
+      dedupeKey: `invalid_copy/${relay}/${toHex(sha256(item.envelope))}`,
     });
     return { entry: { ...base, from: undefined, id: undefined, outcome: 'unparseable', valid: false, code: f.code }, ack: undefined };
   }
+  // SHA-256 of exactly these bytes, made by the parse.
+  const digest = env.digest;
   const from = env.header.from;
   const id = toHex(env.header.id);
   if (from === env.header.to && from === desk.party) {
