@@ -168,4 +168,21 @@ describe('opening again what was opened before (`known`)', () => {
     tampered[tampered.length - 1]! ^= 1;
     await expect(openEnvelope(tampered, ctxFor(ir, us), known)).rejects.toMatchObject({ code: 'signature_invalid' });
   });
+
+  it('ignores what it knew for any other bytes: every one-byte change gets the answer of a full opening', async () => {
+    const { us, ir } = await world('x25519');
+    const sealed = await sealEnvelope(params(us, ir, 'x25519', note));
+    const known = await openEnvelope(sealed.bytes, ctxFor(ir, us));
+    const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: unknown) => (isBackchannelError(e) ? e.code : String(e)));
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: sealed.bytes.length - 1 }), fc.integer({ min: 1, max: 255 }), async (at, flip) => {
+        const m = Uint8Array.from(sealed.bytes);
+        m[at]! ^= flip;
+        const again = await code(openEnvelope(m, ctxFor(ir, us), known));
+        expect(again).not.toBe('ok');
+        expect(again).toBe(await code(openEnvelope(m, ctxFor(ir, us))));
+      }),
+      { numRuns: 200 },
+    );
+  });
 });
