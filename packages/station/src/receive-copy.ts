@@ -183,16 +183,19 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
   // received copy is stored before it is acknowledged). One fsync per acknowledged batch.
   const outcome = await desk.store.transaction(async (tx) => {
     if (checkpoint !== undefined) await tx.saveCheckpoint(checkpoint);
-    const note = await tx.getIncoming(from, id);
-    const own = from === desk.party && note === undefined ? await tx.getOutgoing(id) : undefined;
-    const delivered = note?.digest ?? own?.digest;
+    // The delivered note's digest is all a merge compares; the note itself is read only for
+    // the evidence of mixed messages (most copies are a second or third relay's duplicates).
+    const noteDigest = await tx.getIncomingDigest(from, id);
+    const own = from === desk.party && noteDigest === undefined ? await tx.getOutgoing(id) : undefined;
+    const delivered = noteDigest ?? own?.digest;
     const o = decideMerge({ valid, digest, delivered, previous: undefined });
+    const note = o.kind === 'equivocation' && noteDigest !== undefined ? await tx.getIncoming(from, id) : undefined;
     // Bytes other than the delivered ones are kept: they are the evidence.
     await tx.saveCopy(o.kind === 'deliver' || o.kind === 'duplicate' ? copy : { ...copy, envelope: item.envelope });
     if (o.kind === 'deliver' && opened !== undefined) await tx.insertIncoming(incomingOf(desk, opened, relay, now));
     if (o.kind === 'equivocation' && note !== undefined) await tx.updateIncoming(from, id, { equivocated: true });
     if ((o.kind === 'deliver' || o.kind === 'duplicate') && opened !== undefined) await applyContent(desk, tx, opened, relay, now, o.kind === 'deliver');
-    return { o, note };
+    return { o, note, noteDigest };
   }, { durable: false });
 
   if (outcome.o.kind === 'equivocation' && outcome.note !== undefined) {
@@ -249,7 +252,7 @@ export async function receiveCopy(desk: Desk, ch: Channel, item: FetchItem, conf
       });
     }
   }
-  const invalid = outcome.o.kind === 'invalid' && error !== undefined && senderFault === undefined ? { error, validDigest: outcome.note?.digest } : undefined;
+  const invalid = outcome.o.kind === 'invalid' && error !== undefined && senderFault === undefined ? { error, validDigest: outcome.noteDigest } : undefined;
   return {
     entry: { ...base, from, id, kind: opened?.content.kind, outcome: outcome.o.kind, valid, code: error?.code },
     ack: { from, id, digest, invalid },

@@ -294,6 +294,9 @@ describe('open work: indexes of just what is still pending', () => {
         { from: 'ir', id: 'a1', digest: sha256(utf8('a1')), precedence: 'ROUTINE' },
       ]);
       await store.updateIncoming('ir', 'a5', { ackSentAt: T + 4 });
+      // The digest alone, as a merge reads it; nothing for a note not held.
+      expect(await store.getIncomingDigest('ir', 'a1')).toEqual((await store.getIncoming('ir', 'a1'))!.digest);
+      expect(await store.getIncomingDigest('ir', 'zz')).toBeUndefined();
       expect(await pending()).toEqual(['a1']);
       // The query reads the partial index of unacknowledged notes, not the whole table.
       const plan = planOf(path, ackPendingQuery(store.kysely, ['note', 'heartbeat'], 'us').compile());

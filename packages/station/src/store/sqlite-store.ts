@@ -710,6 +710,11 @@ export class SqliteStationStore implements StationStore {
     return r === undefined ? undefined : this.#incoming(r);
   }
 
+  async getIncomingDigest(from: string, id: string): Promise<Uint8Array | undefined> {
+    const r = await this.#first<Pick<IncomingRow, 'digest'>>('select "digest" from "incoming" where "from_party" = ? and "id" = ?', [from, id]);
+    return r === undefined ? undefined : bytes(r.digest);
+  }
+
   async findIncomingById(id: string): Promise<IncomingNote[]> {
     const rows = await this.#db.selectFrom('incoming').selectAll().where('id', '=', id).execute();
     return rows.map((r) => this.#incoming(r));

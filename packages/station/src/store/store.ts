@@ -85,6 +85,8 @@ export interface StationStore {
   listChannels(noteId: string): Promise<OutgoingChannel[]>;
 
   getIncoming(from: string, id: string): Promise<IncomingNote | undefined>;
+  /** The delivered note's digest alone: what merging a copy compares, without reading and decrypting the whole note. */
+  getIncomingDigest(from: string, id: string): Promise<Uint8Array | undefined>;
   /** Every note, either direction, with this id (ids are random; a collision across senders is possible, not likely). */
   findIncomingById(id: string): Promise<IncomingNote[]>;
   insertIncoming(n: IncomingNote): Promise<void>;
