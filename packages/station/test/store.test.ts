@@ -9,6 +9,7 @@ import { deterministicRandomForTests, encodeContent, sha256, utf8 } from '@backc
 import { isStationError } from '../src/errors.js';
 import { ackPendingQuery, migrate, openSqliteStore, outgoingQuery, type SqliteStationStore } from '../src/store/sqlite-store.js';
 import type { CopyRecord, IncomingNote, NewAlert, OutgoingNote } from '../src/store/types.js';
+import type { StationStore } from '../src/store/store.js';
 import { makeParty, tempDir, type TestParty } from './fixtures/parties.js';
 
 const random = deterministicRandomForTests('store');
@@ -220,6 +221,29 @@ describe('station store (SQLite)', () => {
       }),
     ).rejects.toThrow('crash in the middle');
     expect(await store.getSetting('half')).toBeUndefined();
+  });
+
+  it('runs a transaction\'s statements inside it, and refuses its store once it has settled', async () => {
+    const cp = (size: number) => ({ relay: 'tx', size, rootHash: new Uint8Array(32).fill(size), note: `note ${size}`, seenAt: T, consistent: false });
+    // Written and read inside the transaction (SQLite directly), gone with its rollback.
+    await expect(
+      store.transaction(async (tx) => {
+        await tx.saveCheckpoint(cp(1));
+        expect((await tx.listCheckpoints('tx')).map((c) => c.size)).toEqual([1]);
+        throw new Error('crash after the write');
+      }),
+    ).rejects.toThrow('crash after the write');
+    expect(await store.listCheckpoints('tx')).toEqual([]);
+    // A transaction's store kept past its end writes nothing, even while another transaction is open.
+    let kept: StationStore | undefined;
+    await store.transaction(async (tx) => {
+      kept = tx;
+      await tx.saveCheckpoint(cp(2));
+    });
+    await store.transaction(async () => {
+      await expect(kept!.saveCheckpoint(cp(3))).rejects.toThrow();
+    });
+    expect((await store.listCheckpoints('tx')).map((c) => c.size)).toEqual([2]);
   });
 });
 
