@@ -110,8 +110,9 @@ export class Ed25519Key {
   }
 }
 
-export function labelled(label: Label, msg: Uint8Array): Uint8Array {
-  return concatBytes(utf8(label), Uint8Array.of(0), msg);
+/** `label || 0x00 || msg`, the message given whole or in parts (joined once, here). */
+export function labelled(label: Label, ...msg: Uint8Array[]): Uint8Array {
+  return concatBytes(utf8(label), Uint8Array.of(0), ...msg);
 }
 
 /** Raw RFC 8032 verification under the strict rule above. */

@@ -103,6 +103,7 @@ export {
 } from './envelope/content.js';
 export {
   encryptionKeyId,
+  envelopeSignedParts,
   openEnvelope,
   parseEnvelope,
   sealEnvelope,

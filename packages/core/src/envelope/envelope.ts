@@ -15,7 +15,7 @@ import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { decodeCbor, encodeCbor, type CborMap } from '../cbor.js';
 import { BackchannelError, isBackchannelError } from '../errors.js';
 import { concatBytes, equalBytes, utf8 } from '../bytes.js';
-import { verify, type Ed25519Key } from '../ed25519.js';
+import { labelled, verify, verifyRaw, type Ed25519Key } from '../ed25519.js';
 import { sha256 } from '../hash.js';
 import { LABELS } from '../labels.js';
 import { systemRandom, type Random } from '../random.js';
@@ -100,6 +100,27 @@ function cborHeadLength(n: number): number {
 
 function slotsToCbor(slots: Slot[]): CborMap[] {
   return slots.map((s) => ({ p: s.party, kid: s.kid, e: s.enc, c: s.ct }));
+}
+
+// The last entry of a canonical envelope map: text "s" (0x61 0x73), then bstr(64) (0x58 0x40).
+// One-byte keys sort bytewise (RFC 8949 §4.2.1), c, h, k, s: the station signature comes last.
+const S_ENTRY_HEAD = Uint8Array.of(0x61, 0x73, 0x58, 0x40);
+const S_ENTRY_BYTES = S_ENTRY_HEAD.length + 64;
+const MAP3 = Uint8Array.of(0xa3);
+const MAP4 = Uint8Array.of(0xa4);
+
+/**
+ * What the station signature signs, CBOR{h, k, c}, in parts to be joined: cut from the
+ * envelope's own bytes rather than encoded again (4 KiB and more for every envelope checked).
+ * An envelope parseEnvelope accepted is canonical, so {c, h, k, s} minus its last entry is
+ * {c, h, k} under a 3-entry map head; anything else is encoded afresh, so the answer never
+ * depends on how the value was made.
+ */
+export function envelopeSignedParts(env: InspectedEnvelope): Uint8Array[] {
+  const b = env.bytes;
+  const tail = b.length - S_ENTRY_BYTES;
+  if (b[0] === MAP4[0] && tail > 1 && S_ENTRY_HEAD.every((x, i) => b[tail + i] === x)) return [MAP3, b.subarray(1, tail)];
+  return [encodeCbor({ h: env.headerBytes, k: slotsToCbor(env.slots), c: env.ciphertext })];
 }
 
 function aeadSeal(key: Uint8Array, aad: Uint8Array, pt: Uint8Array): Uint8Array {
@@ -193,7 +214,8 @@ export async function sealEnvelope(p: SealParams): Promise<SealedNote> {
     }
     const signedPart = encodeCbor({ h: headerBytes, k: slotsToCbor(slots), c: ciphertext });
     const s = p.station.sign(LABELS.envelope, signedPart);
-    const bytes = encodeCbor({ h: headerBytes, k: slotsToCbor(slots), c: ciphertext, s });
+    // encodeCbor({ h, k, c, s }) without encoding it all again: "s" sorts last (see above).
+    const bytes = concatBytes(MAP4, signedPart.subarray(1), S_ENTRY_HEAD, s);
     if (bytes.length !== bucket) throw new BackchannelError('padding_invalid', `internal: envelope is ${bytes.length} bytes, bucket ${bucket}`);
     return { bytes, digest: sha256(bytes), header, headerBytes, contentBytes };
   }
@@ -239,8 +261,7 @@ export function parseEnvelope(bytes: Uint8Array): InspectedEnvelope {
  */
 export function verifyEnvelopeStation(env: InspectedEnvelope, senderBundle: KeyBundle, judgedAt: number): void {
   judgeEnvelopeStation(env, senderBundle, judgedAt);
-  const signedPart = encodeCbor({ h: env.headerBytes, k: slotsToCbor(env.slots), c: env.ciphertext });
-  if (!verify(env.header.station, LABELS.envelope, signedPart, env.stationSig)) {
+  if (!verifyRaw(env.header.station, labelled(LABELS.envelope, ...envelopeSignedParts(env)), env.stationSig)) {
     throw new BackchannelError('signature_invalid', 'the station signature on the envelope does not verify');
   }
 }

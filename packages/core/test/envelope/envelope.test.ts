@@ -3,7 +3,9 @@ import fc from 'fast-check';
 import { isBackchannelError } from '../../src/errors.js';
 import { deterministicRandomForTests } from '../../src/random.js';
 import { createParty, type NewParty } from '../../src/identity/party-keys.js';
-import { encryptionKeyId, openEnvelope, parseEnvelope, sealEnvelope, verifyEnvelopeStation, type SealParams } from '../../src/envelope/envelope.js';
+import { encryptionKeyId, envelopeSignedParts, openEnvelope, parseEnvelope, sealEnvelope, verifyEnvelopeStation, type SealParams } from '../../src/envelope/envelope.js';
+import { concatBytes } from '../../src/bytes.js';
+import { encodeCbor } from '../../src/cbor.js';
 import type { SuiteName } from '../../src/identity/bundle.js';
 import { SIZE_BUCKETS } from '../../src/envelope/size-bucket.js';
 import { equalBytes } from '../../src/bytes.js';
@@ -184,5 +186,22 @@ describe('opening again what was opened before (`known`)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('what the station signature signs', () => {
+  it('is cut from the envelope\'s own bytes, equal to CBOR{h, k, c} encoded afresh, in every bucket and suite', async () => {
+    for (const suite of ['x25519', 'xwing'] as const) {
+      const { us, ir } = await world(suite);
+      for (const body of ['short', 'x'.repeat(5000), 'y'.repeat(70_000)]) {
+        const env = parseEnvelope((await sealEnvelope(params(us, ir, suite, { ...note, body }))).bytes);
+        const fresh = encodeCbor({ h: env.headerBytes, k: env.slots.map((x) => ({ p: x.party, kid: x.kid, e: x.enc, c: x.ct })), c: env.ciphertext });
+        const parts = envelopeSignedParts(env);
+        expect(parts.length).toBe(2);
+        expect(concatBytes(...parts)).toEqual(fresh);
+        // Bytes that are not such an envelope's are not cut: the value is encoded afresh.
+        expect(concatBytes(...envelopeSignedParts({ ...env, bytes: env.bytes.subarray(0, env.bytes.length - 1) }))).toEqual(fresh);
+      }
+    }
   });
 });
