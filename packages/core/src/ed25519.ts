@@ -95,9 +95,9 @@ export class Ed25519Key {
     return new Uint8Array(nodeSign(null, msg, this.#priv));
   }
 
-  /** Signature over `label || 0x00 || msg` (see labels.ts). */
-  sign(label: Label, msg: Uint8Array): Uint8Array {
-    return this.signRaw(labelled(label, msg));
+  /** Signature over `label || 0x00 || msg` (see labels.ts), the message given whole or in parts. */
+  sign(label: Label, ...msg: Uint8Array[]): Uint8Array {
+    return this.signRaw(labelled(label, ...msg));
   }
 
   exportSeed(): Uint8Array {

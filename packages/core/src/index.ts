@@ -102,11 +102,13 @@ export {
   type ReadContent,
 } from './envelope/content.js';
 export {
+  contentSignedParts,
   encryptionKeyId,
   envelopeSignedParts,
   openEnvelope,
   parseEnvelope,
   sealEnvelope,
+  verifyContentSignature,
   verifyEnvelopeStation,
   type InspectedEnvelope,
   type OpenContext,

@@ -39,11 +39,10 @@ import {
   parseRelayCard,
   sha256,
   toHex,
-  verify,
+  verifyContentSignature,
   verifyEnvelopeStation,
   verifyReceipt,
   verifySignerCertificate,
-  LABELS,
   type CborMap,
   type CborValue,
   type Content,
@@ -304,7 +303,7 @@ export function verifyArchive(bytes: Uint8Array): ArchiveReport {
         decodeContent(n.content);
         if (n.sig !== undefined) {
           if (headerDigest === undefined) throw new Error('no verified envelope to check the content signature against');
-          if (!verify(cert.pub, LABELS.content, encodeCbor([headerDigest, n.content]), n.sig)) throw new Error(`the signature of ${n.from}'s signer ${cert.id} over the content does not verify`);
+          if (!verifyContentSignature(cert.pub, headerDigest, n.content, n.sig)) throw new Error(`the signature of ${n.from}'s signer ${cert.id} over the content does not verify`);
           r.content_signatures++;
         }
       } catch (e) {

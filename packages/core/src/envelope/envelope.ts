@@ -13,9 +13,10 @@
  */
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { decodeCbor, encodeCbor, type CborMap } from '../cbor.js';
+import { cborBytes } from '../cbor-direct.js';
 import { BackchannelError, isBackchannelError } from '../errors.js';
 import { concatBytes, equalBytes, utf8 } from '../bytes.js';
-import { labelled, verify, verifyRaw, type Ed25519Key } from '../ed25519.js';
+import { labelled, verifyRaw, type Ed25519Key } from '../ed25519.js';
 import { sha256 } from '../hash.js';
 import { LABELS } from '../labels.js';
 import { systemRandom, type Random } from '../random.js';
@@ -109,6 +110,22 @@ const S_ENTRY_BYTES = S_ENTRY_HEAD.length + 64;
 const MAP3 = Uint8Array.of(0xa3);
 const MAP4 = Uint8Array.of(0xa4);
 
+const ARRAY2 = Uint8Array.of(0x82);
+
+/**
+ * What the signer signs, CBOR[SHA-256(header), content], in parts to be joined: written
+ * directly (the content is ~2 KiB and more, signed by every sender and verified by every
+ * recipient); a test holds it to encodeCbor's bytes.
+ */
+export function contentSignedParts(headerHash: Uint8Array, contentBytes: Uint8Array): Uint8Array[] {
+  return [ARRAY2, ...cborBytes(headerHash), ...cborBytes(contentBytes)];
+}
+
+/** The signer's signature over a note's header digest and content: proof of who said what, checkable without any key. */
+export function verifyContentSignature(signer: Uint8Array, headerHash: Uint8Array, contentBytes: Uint8Array, sig: Uint8Array): boolean {
+  return verifyRaw(signer, labelled(LABELS.content, ...contentSignedParts(headerHash, contentBytes)), sig);
+}
+
 /**
  * What the station signature signs, CBOR{h, k, c}, in parts to be joined: cut from the
  * envelope's own bytes rather than encoded again (4 KiB and more for every envelope checked).
@@ -200,7 +217,7 @@ export async function sealEnvelope(p: SealParams): Promise<SealedNote> {
     }
     if (n < 4 + innerLength + TAG_BYTES) continue;
 
-    const sig = p.signer.key.sign(LABELS.content, encodeCbor([sha256(headerBytes), contentBytes]));
+    const sig = p.signer.key.sign(LABELS.content, ...contentSignedParts(sha256(headerBytes), contentBytes));
     const inner = encodeCbor({ content: contentBytes, cert: p.signer.certificate, sig });
     const padded = new Uint8Array(n - TAG_BYTES);
     new DataView(padded.buffer).setUint32(0, inner.length);
@@ -341,7 +358,8 @@ export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext, known?: 
   const { slot, priv } = ourSlot(env, ctx);
   const suite = suiteFromName(h.suite);
   const key = priv instanceof Uint8Array ? await importPrivateKeyOnce(suite, priv) : priv;
-  const cek = await openFrom(suite, key, slot.enc, CEK_INFO, sha256(env.headerBytes), slot.ct);
+  const headerHash = sha256(env.headerBytes);
+  const cek = await openFrom(suite, key, slot.enc, CEK_INFO, headerHash, slot.ct);
   if (cek.length !== 32) throw new BackchannelError('decrypt_failed', 'content key has the wrong length');
   const padded = aeadOpen(cek, env.headerBytes, env.ciphertext);
   if (padded.length < 4) throw new BackchannelError('padding_invalid', 'plaintext too short');
@@ -355,7 +373,7 @@ export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext, known?: 
   r.done('envelope_invalid');
   const signer = openSignerCertificateCached(certBytes);
   verifySignerCertificate(signer, h.from, sb.root, ctx.judgedAt, sb);
-  if (!verify(signer.pub, LABELS.content, encodeCbor([sha256(env.headerBytes), contentBytes]), sig)) {
+  if (!verifyContentSignature(signer.pub, headerHash, contentBytes, sig)) {
     throw new BackchannelError('signature_invalid', `the signature of ${h.from}'s signer ${signer.id} does not verify`);
   }
   const content = decodeContent(contentBytes);

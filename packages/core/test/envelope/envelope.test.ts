@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { isBackchannelError } from '../../src/errors.js';
 import { deterministicRandomForTests } from '../../src/random.js';
 import { createParty, type NewParty } from '../../src/identity/party-keys.js';
-import { encryptionKeyId, envelopeSignedParts, openEnvelope, parseEnvelope, sealEnvelope, verifyEnvelopeStation, type SealParams } from '../../src/envelope/envelope.js';
+import { contentSignedParts, encryptionKeyId, envelopeSignedParts, openEnvelope, parseEnvelope, sealEnvelope, verifyEnvelopeStation, type SealParams } from '../../src/envelope/envelope.js';
 import { concatBytes } from '../../src/bytes.js';
 import { encodeCbor } from '../../src/cbor.js';
 import type { SuiteName } from '../../src/identity/bundle.js';
@@ -203,5 +203,14 @@ describe('what the station signature signs', () => {
         expect(concatBytes(...envelopeSignedParts({ ...env, bytes: env.bytes.subarray(0, env.bytes.length - 1) }))).toEqual(fresh);
       }
     }
+  });
+
+  it('by the signer is CBOR[SHA-256(header), content], written directly as encodeCbor writes it', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 70_000 }), (h, c) => {
+        expect(concatBytes(...contentSignedParts(h, c))).toEqual(encodeCbor([h, c]));
+      }),
+      { numRuns: 200 },
+    );
   });
 });
