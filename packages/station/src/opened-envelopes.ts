@@ -8,15 +8,16 @@
  * bytes themselves anyway.
  *
  * Memory of the process, like the decrypted notes already are while a desk handles them.
- * Bounded by count, and only envelopes of the smaller size buckets are kept, so a run of large
- * notes cannot hold more than a few MiB.
+ * Bounded by count, and only envelopes of the two smaller size buckets are kept: an entry holds
+ * its envelope and what opened from it, about three times the envelope's size, so ~12 MiB at
+ * most for 2 KiB notes (4 KiB envelopes) and ~48 MiB for a run of 16 KiB envelopes.
  */
 import { BoundedCache, toHex, type OpenedEnvelope } from '@backchannel/core';
 
 // Copies of one note arrive within the same second or two of each other from live relays: a
 // few seconds of notes at hundreds a second.
 const ENTRIES = 1024;
-// 16 KiB buckets and below (a 2 KiB note is a 4 KiB envelope): at most 16 MiB held.
+// The 4 KiB and 16 KiB buckets (a 2 KiB note is a 4 KiB envelope).
 const MAX_BYTES = 16_384;
 
 export class OpenedEnvelopes {
