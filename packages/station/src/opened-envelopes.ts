@@ -9,8 +9,8 @@
  *
  * Memory of the process, like the decrypted notes already are while a desk handles them.
  * Bounded by count, and only envelopes of the two smaller size buckets are kept: an entry holds
- * its envelope and what opened from it, about three times the envelope's size, so ~12 MiB at
- * most for 2 KiB notes (4 KiB envelopes) and ~48 MiB for a run of 16 KiB envelopes.
+ * its envelope and what opened from it, three to four times the envelope's size, so ~15 MiB at
+ * most for 2 KiB notes (4 KiB envelopes) and ~60 MiB for a run of 16 KiB envelopes.
  */
 import { BoundedCache, toHex, type OpenedEnvelope } from '@backchannel/core';
 
