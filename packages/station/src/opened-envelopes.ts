@@ -8,17 +8,17 @@
  * bytes themselves anyway.
  *
  * Memory of the process, like the decrypted notes already are while a desk handles them.
- * Bounded by count, and only envelopes of the two smaller size buckets are kept: an entry holds
- * its envelope and what opened from it, three to four times the envelope's size, so ~15 MiB at
- * most for 2 KiB notes (4 KiB envelopes) and ~60 MiB for a run of 16 KiB envelopes.
+ * Bounded by count, and only envelopes of the smallest size bucket (4 KiB, notes up to ~2.5 KiB)
+ * are kept: an entry holds its envelope and what opened from it, three to four times the
+ * envelope's size, so ~15 MiB at most. A larger note's copies are opened in full each.
  */
 import { BoundedCache, toHex, type OpenedEnvelope } from '@backchannel/core';
 
 // Copies of one note arrive within the same second or two of each other from live relays: a
 // few seconds of notes at hundreds a second.
 const ENTRIES = 1024;
-// The 4 KiB and 16 KiB buckets (a 2 KiB note is a 4 KiB envelope).
-const MAX_BYTES = 16_384;
+// The smallest bucket (a 2 KiB note is a 4 KiB envelope).
+const MAX_BYTES = 4096;
 
 export class OpenedEnvelopes {
   readonly #cache = new BoundedCache<string, OpenedEnvelope>(ENTRIES);
