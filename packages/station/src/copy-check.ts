@@ -63,7 +63,7 @@ export async function checkCopy(item: CopyBytes, env: InspectedEnvelope, digest:
     stage = 'receipt';
     receipt = verifyReceipt(item.receipt, ctx.logKey, { type: 'submit', digest, ref: token.hash });
     stage = 'open';
-    const opened = await openEnvelope(item.envelope, { self: ctx.self, privateKeyFor: ctx.privateKeyFor, senderBundle: ctx.sender, judgedAt: receipt.opening.time }, ctx.known);
+    const opened = await openEnvelope(env, { self: ctx.self, privateKeyFor: ctx.privateKeyFor, senderBundle: ctx.sender, judgedAt: receipt.opening.time }, ctx.known);
     return { ok: true, receipt, opened };
   } catch (e) {
     return { ok: false, stage, error: describeFailure(e), receipt };

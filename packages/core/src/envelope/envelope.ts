@@ -268,8 +268,14 @@ export function parseEnvelope(bytes: Uint8Array): InspectedEnvelope {
   if (slots.length !== 2 || slots[0]!.party !== header.to || slots[1]!.party !== header.from) {
     throw new BackchannelError('envelope_invalid', 'envelope must carry a key slot for the recipient, then one for the sender');
   }
-  return { bytes, digest: sha256(bytes), header, headerBytes, slots, ciphertext, stationSig };
+  const env = { bytes, digest: sha256(bytes), header, headerBytes, slots, ciphertext, stationSig };
+  parsed.add(env);
+  return env;
 }
+
+// What parseEnvelope returned, so that openEnvelope can take it as it is: any other object of
+// the same shape (built by hand, or a copy of one) is parsed again from its bytes.
+const parsed = new WeakSet<InspectedEnvelope>();
 
 /**
  * Verifies the sending station's signature, with the station judged against `senderBundle`
@@ -333,6 +339,7 @@ function checkContentKind(h: EnvelopeHeader, content: Content): void {
 
 /**
  * The whole receiving check, in order: structure, station signature, decryption, padding, signer.
+ * `input` is the envelope's bytes, or what parseEnvelope made of them.
  *
  * `known`: an earlier opening, by this same desk, of byte-identical input (a second relay's copy
  * of a note). The signatures and the decryption are facts of the bytes, so they are not made
@@ -342,7 +349,8 @@ function checkContentKind(h: EnvelopeHeader, content: Content): void {
  * full opening would give. Not for a desk envelope, whose slot depends on the keys held: `known`
  * is ignored there, as it is when the bytes differ.
  */
-export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext, known?: OpenedEnvelope): Promise<OpenedEnvelope> {
+export async function openEnvelope(input: Uint8Array | InspectedEnvelope, ctx: OpenContext, known?: OpenedEnvelope): Promise<OpenedEnvelope> {
+  const bytes = input instanceof Uint8Array ? input : input.bytes;
   if (known !== undefined && known.header.from !== known.header.to && sameBytes(known.bytes, bytes)) {
     const sb = addressedTo(known, ctx);
     judgeEnvelopeStation(known, sb, ctx.judgedAt);
@@ -351,7 +359,8 @@ export async function openEnvelope(bytes: Uint8Array, ctx: OpenContext, known?: 
     checkContentKind(known.header, known.content);
     return { ...known };
   }
-  const env = parseEnvelope(bytes);
+  // A caller that parsed the envelope already (a received copy is parsed before it is checked) saves a parse.
+  const env = !(input instanceof Uint8Array) && parsed.has(input) ? input : parseEnvelope(bytes);
   const h = env.header;
   const sb = addressedTo(env, ctx);
   verifyEnvelopeStation(env, sb, ctx.judgedAt);

@@ -189,6 +189,19 @@ describe('opening again what was opened before (`known`)', () => {
   });
 });
 
+describe('opening what was parsed already', () => {
+  it('takes parseEnvelope\'s own result as it is, and parses anything else of that shape again from its bytes', async () => {
+    const { us, ir } = await world('x25519');
+    const sealed = await sealEnvelope(params(us, ir, 'x25519', note));
+    const fromBytes = await openEnvelope(sealed.bytes, ctxFor(ir, us));
+    const env = parseEnvelope(sealed.bytes);
+    expect(await openEnvelope(env, ctxFor(ir, us))).toEqual(fromBytes);
+    // A look-alike whose fields do not match its bytes: the bytes decide.
+    const other = parseEnvelope((await sealEnvelope(params(us, ir, 'x25519', { ...note, body: 'Another note.' }))).bytes);
+    expect((await openEnvelope({ ...other, bytes: sealed.bytes }, ctxFor(ir, us))).content).toEqual(fromBytes.content);
+  });
+});
+
 describe('what the station signature signs', () => {
   it('is cut from the envelope\'s own bytes, equal to CBOR{h, k, c} encoded afresh, in every bucket and suite', async () => {
     for (const suite of ['x25519', 'xwing'] as const) {
