@@ -202,8 +202,8 @@ describe('opening what was parsed already', () => {
   });
 });
 
-describe('what the station signature signs', () => {
-  it('is cut from the envelope\'s own bytes, equal to CBOR{h, k, c} encoded afresh, in every bucket and suite', async () => {
+describe('what is signed', () => {
+  it('by the station: cut from the envelope\'s own bytes, equal to CBOR{h, k, c} encoded afresh, in every bucket and suite', async () => {
     for (const suite of ['x25519', 'xwing'] as const) {
       const { us, ir } = await world(suite);
       for (const body of ['short', 'x'.repeat(5000), 'y'.repeat(70_000)]) {
@@ -218,7 +218,7 @@ describe('what the station signature signs', () => {
     }
   });
 
-  it('by the signer is CBOR[SHA-256(header), content], written directly as encodeCbor writes it', () => {
+  it('by the signer: CBOR[SHA-256(header), content], written directly as encodeCbor writes it', () => {
     fc.assert(
       fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 70_000 }), (h, c) => {
         expect(concatBytes(...contentSignedParts(h, c))).toEqual(encodeCbor([h, c]));
