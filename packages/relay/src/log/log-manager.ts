@@ -46,7 +46,10 @@ import {
   type SubmissionToken,
 } from '@backchannel/core';
 import { RelayError } from '../errors.js';
-import type { CommitBatch, DeliveredCopy, Equivocation, NewDelivery, NewEnvelope, RelayStore, StoredCheckpoint } from '../store/relay-store.js';
+import type { CommitBatch, DeliveredCopy, Equivocation, KnownEnvelope, NewDelivery, NewEnvelope, RelayStore, StoredCheckpoint, StoredDelivery } from '../store/relay-store.js';
+
+/** Thrown inside a commit whose batch the store refused as known, to build it again after asking. */
+const REFUSED_AS_KNOWN = new Error('refused as known');
 
 export interface PendingSubmission {
   envelope: InspectedEnvelope;
@@ -250,7 +253,11 @@ export class LogManager {
     while (this.#running !== undefined) await this.#running;
   }
 
-  async #commit(batch: Pending[]): Promise<void> {
+  /**
+   * `read`: ask the store first what of the batch it knows. A store whose commit refuses what it
+   * knows (commitRefusesKnown) is asked only after such a refusal, and the batch built again.
+   */
+  async #commit(batch: Pending[], read = !this.#o.store.commitRefusesKnown): Promise<void> {
     const t0 = performance.now();
     const { store } = this.#o;
     const submits = batch.filter((p) => p.kind === 'submit');
@@ -260,13 +267,16 @@ export class LogManager {
     const settle: (() => void)[] = [];
     const equivocators: { reject(e: unknown): void; err: RelayError }[] = [];
 
-    let known, delivered;
-    try {
-      known = await store.findKnown(submits.map((p) => ({ from: p.item.envelope.header.from, id: p.item.envelope.header.id })));
-      delivered = await store.findDeliveries(delivers.map((p) => ({ envIndex: p.copy.index, desk: p.copy.desk })));
-    } catch (e) {
-      for (const p of batch) p.reject(e);
-      return;
+    let known: KnownEnvelope[] = [];
+    let delivered: StoredDelivery[] = [];
+    if (read) {
+      try {
+        known = await store.findKnown(submits.map((p) => ({ from: p.item.envelope.header.from, id: p.item.envelope.header.id })));
+        delivered = await store.findDeliveries(delivers.map((p) => ({ envIndex: p.copy.index, desk: p.copy.desk })));
+      } catch (e) {
+        for (const p of batch) p.reject(e);
+        return;
+      }
     }
     const knownBy = new Map(known.map((k) => [envelopeKey(k.from, k.id), k]));
     const deliveredBy = new Map(delivered.map((d) => [copyKey(d.envIndex, d.desk), d]));
@@ -393,13 +403,22 @@ export class LogManager {
       }
       if (checkpoint !== undefined || equivocations.length > 0) {
         const b: CommitBatch = { envelopes, deliveries, equivocations, leaves, nodes, checkpoint };
-        await store.commitBatch(b);
+        if ((await store.commitBatch(b)) === 'known') {
+          if (read) throw new RelayError('store_inconsistent', 'the store refused a batch as known after answering that it knew none of it');
+          throw REFUSED_AS_KNOWN;
+        }
       }
       // Committed: the new head is what the store now holds.
       this.#frontier = frontier;
       if (checkpoint !== undefined) this.#checkpoint = checkpoint;
       committed = { envelopes, deliveries };
     } catch (e) {
+      if (e === REFUSED_AS_KNOWN) {
+        // Nothing was written, and nothing of this attempt left the process (its checkpoint was
+        // never stored or sent): the batch is built again from what the store knows.
+        await this.#commit(batch, true);
+        return;
+      }
       // The store is the truth: whatever happened to the transaction, continue from what it holds.
       await this.#reload().catch(() => undefined);
       for (const { waiters } of batchEnvelopes.values()) for (const w of waiters) w.reject(e);

@@ -208,6 +208,27 @@ union all
 select t.from_party, t.env_id, t.leaf_index, t.digest, t.receipt, true as deleted
   from unnest($1::text[], $2::bytea[]) as k(from_party, env_id) join tombstones t on t.from_party = k.from_party and t.env_id = k.env_id`;
 
+/**
+ * PostgreSQL: a group commit that skipped `findKnown` must still not take an id a tombstone
+ * remembers. The unique constraints refuse an id held or a copy recorded; nothing refuses an
+ * id whose envelope was deleted, so this statement of the commit copies each tombstone of the
+ * batch's ids onto itself, and its primary key refuses the whole commit (KNOWN_CONSTRAINTS).
+ */
+const TOMBSTONE_GUARD_PG = `insert into tombstones (from_party, env_id, digest, leaf_index, receipt, deleted)
+  select t.from_party, t.env_id, t.digest, t.leaf_index, t.receipt, t.deleted
+  from unnest($1::text[], $2::bytea[]) as k(from_party, env_id) join tombstones t on t.from_party = k.from_party and t.env_id = k.env_id`;
+
+/** The constraints that refuse a group commit holding something the store knows (commitRefusesKnown). */
+const KNOWN_CONSTRAINTS = new Set(['envelopes_from_id', 'tombstones_pk', 'delivery_records_copy']);
+
+/** A PostgreSQL unique violation (23505) of one of KNOWN_CONSTRAINTS, as thrown or as a typed error's cause. */
+function refusedAsKnown(e: unknown): boolean {
+  const err = e instanceof RelayError ? e.cause : e;
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, constraint } = err as { code?: unknown; constraint?: unknown };
+  return code === '23505' && typeof constraint === 'string' && KNOWN_CONSTRAINTS.has(constraint);
+}
+
 interface KnownRow {
   from_party: string;
   env_id: Uint8Array;
@@ -467,20 +488,21 @@ export class KyselyRelayStore implements RelayStore {
    * One transaction for the whole batch. The statements are built once, the same for both
    * dialects; on SQLite with a writer they run on its thread (sqlite-writer.ts), otherwise here.
    */
-  async commitBatch(b: CommitBatch): Promise<void> {
+  async commitBatch(b: CommitBatch): Promise<'durable' | 'known'> {
     const queries = buildCommitStatements(this.db, b);
     if (this.dialect === 'postgres') {
-      // One statement is one round trip and commits atomically on its own; the statements of a
-      // transaction were one round trip each, BEGIN and COMMIT included.
-      const one = oneStatement(queries);
-      if (one !== undefined) {
-        try {
-          await this.db.executeQuery(one);
-        } catch (e) {
-          throw storageError(e);
-        }
-        return;
+      if (b.envelopes.length > 0) queries.unshift(CompiledQuery.raw(TOMBSTONE_GUARD_PG, [b.envelopes.map((e) => e.from), b.envelopes.map((e) => blob(e.id))]));
+      try {
+        // One statement is one round trip and commits atomically on its own; the statements of
+        // a transaction were one round trip each, BEGIN and COMMIT included.
+        const one = oneStatement(queries);
+        if (one !== undefined) await this.db.executeQuery(one);
+        else await this.#runInTransaction(queries);
+      } catch (e) {
+        if (refusedAsKnown(e)) return 'known';
+        throw storageError(e);
       }
+      return 'durable';
     }
     if (this.#writer !== undefined) {
       try {
@@ -488,8 +510,18 @@ export class KyselyRelayStore implements RelayStore {
       } catch (e) {
         throw storageError(e);
       }
-      return;
+      return 'durable';
     }
+    await this.#runInTransaction(queries);
+    return 'durable';
+  }
+
+  /** Only PostgreSQL's commit refuses what the store knows: SQLite's reads are in-process and cheap. */
+  get commitRefusesKnown(): boolean {
+    return this.dialect === 'postgres';
+  }
+
+  async #runInTransaction(queries: readonly CompiledQuery[]): Promise<void> {
     await this.transaction(async (trx) => {
       for (const q of queries) await trx.executeQuery(q);
     });

@@ -166,8 +166,20 @@ export interface RelayStore {
   getNodes(ids: readonly NodeId[]): Promise<Uint8Array[]>;
   /** Leaves [start, end), in order (fewer when the log is shorter). */
   getLeaves(start: number, end: number): Promise<Uint8Array[]>;
-  /** The group commit: one transaction; returns once it is durable. */
-  commitBatch(batch: CommitBatch): Promise<void>;
+  /**
+   * The group commit: one transaction; 'durable' once it is. 'known' when the store refused
+   * the whole batch, writing nothing, because it holds what the batch would add again: see
+   * `commitRefusesKnown`.
+   */
+  commitBatch(batch: CommitBatch): Promise<'durable' | 'known'>;
+  /**
+   * True when `commitBatch` itself refuses a batch with an envelope whose (sender, id) the store
+   * holds or remembers by a tombstone, or a delivery record of a copy it recorded already
+   * (answering 'known'). A batch can then be built without asking `findKnown` and
+   * `findDeliveries` first, and asks only after a refusal: on PostgreSQL that question is a
+   * round trip in every batch's cycle, and almost every batch holds nothing known.
+   */
+  readonly commitRefusesKnown: boolean;
 
   // Witnesses
   /** The state of the witness this relay runs for other logs (RelayOptions.witness). */

@@ -7,7 +7,12 @@ import type { CommitBatch, RelayStore } from '../../src/store/relay-store.js';
 
 export interface CommitSpy {
   events: string[];
+  /** The batches the store committed (refused ones are not among them: see `refused`). */
   commits: CommitBatch[];
+  /** How many batches the store refused as holding what it knows ('known'). */
+  refused: number;
+  /** How many times the log manager asked the store what of a batch it knows (findKnown, findDeliveries). */
+  reads: number;
   /** Holds every commit until `release()`. */
   hold(): void;
   release(): void;
@@ -24,6 +29,8 @@ export function spyOnCommits(real: RelayStore): { store: RelayStore; spy: Commit
   const spy: CommitSpy = {
     events: [],
     commits: [],
+    refused: 0,
+    reads: 0,
     hold() {
       gate = new Promise((r) => (open = r));
     },
@@ -39,7 +46,7 @@ export function spyOnCommits(real: RelayStore): { store: RelayStore; spy: Commit
         onStart = r;
       }),
   };
-  const commitBatch = async (b: CommitBatch): Promise<void> => {
+  const commitBatch = async (b: CommitBatch): Promise<'durable' | 'known'> => {
     spy.events.push('commit:start');
     onStart?.();
     onStart = undefined;
@@ -52,13 +59,29 @@ export function spyOnCommits(real: RelayStore): { store: RelayStore; spy: Commit
       const { storageError } = await import('../../src/store/kysely-store.js');
       throw storageError(f);
     }
-    await real.commitBatch(b);
+    const answer = await real.commitBatch(b);
+    if (answer === 'known') {
+      spy.refused++;
+      spy.events.push('commit:known');
+      return answer;
+    }
     spy.commits.push(b);
     spy.events.push('commit:end');
+    return answer;
   };
+  const read =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    (...a: A): Promise<R> => {
+      spy.reads++;
+      return fn(...a);
+    };
+  const findKnown = read(real.findKnown.bind(real));
+  const findDeliveries = read(real.findDeliveries.bind(real));
   const store = new Proxy(real, {
     get(target, key, receiver) {
       if (key === 'commitBatch') return commitBatch;
+      if (key === 'findKnown') return findKnown;
+      if (key === 'findDeliveries') return findDeliveries;
       const v: unknown = Reflect.get(target, key, receiver);
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },

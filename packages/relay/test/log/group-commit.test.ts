@@ -5,7 +5,7 @@
  * tree does not match its last checkpoint, or a different log key, is refused at start.
  */
 import Database from 'better-sqlite3';
-import { Ed25519Key, openCheckpoint, parseTlogProof, parseVkey, verifyConsistency, verifyReceipt, fromBase64 } from '@backchannel/core';
+import { Ed25519Key, openCheckpoint, openDeliveryRecord, parseTlogProof, parseVkey, sha256, verifyConsistency, verifyReceipt, fromBase64, type CborMap } from '@backchannel/core';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { openStore } from '../../src/store/open-store.js';
 import { backends, sqliteDb } from '../helpers/databases.js';
 import { inProcessRelay, type InProcessRelay } from '../helpers/in-process.js';
 import { spyOnCommits, type CommitSpy } from '../helpers/spy-store.js';
-import { decode, makeWorld, seal, submitBody, token, type World } from '../helpers/world.js';
+import { copyAck, decode, makeWorld, seal, signedRequest, submitBody, token, type World } from '../helpers/world.js';
 
 describe.each(backends())('group commit on %s', (backend) => {
   let w: World;
@@ -96,6 +96,76 @@ describe.each(backends())('group commit on %s', (backend) => {
     expect(after.size).toBe(before.size + 1);
     const proof = (await r.relay.app.inject({ method: 'GET', url: `/v1/log/proof/consistency?first=${before.size}&second=${after.size}` })).json<{ consistency_path: string[] }>();
     verifyConsistency(before.size, after.size, proof.consistency_path.map(fromBase64), before.rootHash, after.rootHash);
+  });
+
+  it('commits without asking the store first where its commit refuses what it knows, and answers a refused batch as an asked one', async () => {
+    const refuses = r.store.commitRefusesKnown;
+    expect(refuses).toBe(backend === 'postgres');
+    const vkey = parseVkey(w.relay.card.vkey);
+    const [held, gone, fresh] = [await seal(w.us, w.ir), await seal(w.us, w.ir), await seal(w.us, w.ir)];
+    spy.reads = 0;
+    spy.refused = 0;
+    const first = await Promise.all([held, gone].map(submitOne));
+    for (const res of first) expect(res.statusCode, res.body).toBe(200);
+    const [heldReceipt, goneReceipt] = first.map((res) => decode(res.rawPayload));
+    expect(spy.reads === 0).toBe(refuses);
+    expect(spy.refused).toBe(0);
+    // The relay deletes one; its tombstone remembers the id.
+    await r.store.deleteEnvelopes([goneReceipt!.index as number], Date.now());
+    expect(await r.store.getEnvelope(goneReceipt!.index as number)).toBeUndefined();
+
+    // A batch of one: the deleted envelope's resend, known only by its tombstone.
+    const size = r.relay.ctx.log.size;
+    expect(decode((await submitOne(gone)).rawPayload)).toEqual({ ...goneReceipt, duplicate: true });
+    expect(spy.refused).toBe(refuses ? 1 : 0);
+    expect(r.relay.ctx.log.size).toBe(size);
+
+    // One batch: a new envelope, a resend, and other bytes under the resent one's id.
+    const twin = await seal(w.us, w.ir, { id: held.header.id, body: 'other words' });
+    spy.reads = 0;
+    spy.refused = 0;
+    spy.hold();
+    const blocker = submitOne(await seal(w.us, w.ir));
+    await spy.started();
+    const batch = [fresh, held, twin].map(submitOne);
+    await new Promise((res) => setTimeout(res, 100));
+    spy.release();
+    expect((await blocker).statusCode).toBe(200);
+    const [f, h, t] = await Promise.all(batch);
+    expect(f!.statusCode, f!.body).toBe(200);
+    const fr = decode(f!.rawPayload);
+    expect(fr.duplicate).toBe(false);
+    expect(fr.index).toBe(size + 1);
+    verifyReceipt(fr.receipt as string, vkey, { type: 'submit', digest: fresh.digest });
+    expect(decode(h!.rawPayload)).toEqual({ ...heldReceipt, duplicate: true });
+    expect(t!.statusCode).toBe(409);
+    expect(t!.json()).toMatchObject({ error: { code: 'equivocation' } });
+    // Refused whole once, then asked: nothing of the refused attempt is in the log.
+    expect(spy.refused).toBe(refuses ? 1 : 0);
+    expect(spy.reads).toBe(refuses ? 2 : 4);
+    expect(r.relay.ctx.log.size).toBe(size + 2);
+    expect(await r.store.listEquivocations({ from: 'us', id: held.header.id })).toHaveLength(1);
+
+    // A copy acknowledged again gets the delivery record it had, beside a new one's.
+    const page = async () => {
+      const req = signedRequest({ party: w.ir, path: '/v1/fetch', body: { after: 0, limit: 500 } });
+      return (decode((await r.relay.app.inject({ method: 'POST', url: '/v1/fetch', headers: req.headers, payload: req.payload })).rawPayload).items as CborMap[]).length;
+    };
+    expect(await page()).toBeGreaterThan(0);
+    const ack = (env: typeof fresh) => copyAck({ party: w.ir, origin: w.relay.origin, from: 'us', id: env.header.id, digest: env.digest });
+    const acks = async (envs: (typeof fresh)[]) => {
+      const req = signedRequest({ party: w.ir, path: '/v1/ack', body: { acks: envs.map(ack) } });
+      const res = await r.relay.app.inject({ method: 'POST', url: '/v1/ack', headers: req.headers, payload: req.payload });
+      expect(res.statusCode, res.body).toBe(200);
+      return decode(res.rawPayload).records as CborMap[];
+    };
+    const [once] = await acks([held]);
+    spy.refused = 0;
+    const [again, other] = await acks([held, fresh]);
+    expect(again).toEqual(once);
+    expect(openDeliveryRecord(other!.record as Uint8Array, w.relay.logKey.publicKey).digest).toEqual(fresh.digest);
+    verifyReceipt(other!.receipt as string, vkey, { type: 'delivery', digest: fresh.digest, ref: sha256(other!.record as Uint8Array) });
+    expect(spy.refused).toBe(refuses ? 1 : 0);
   });
 
   it('dedupes within one batch and against the store', async () => {

@@ -120,7 +120,15 @@ describe.each(backends())('storage contract on %s', (backend) => {
   it('refuses a second envelope under one (from, id) and keeps equivocations as evidence', async () => {
     const [e] = await commit(envelope());
     const twin = { ...envelope(), id: e!.id };
-    await expect(commit(twin)).rejects.toMatchObject({ code: 'unavailable' });
+    if (store.commitRefusesKnown) {
+      // Refused whole as known, writing nothing (the log manager then asks findKnown and builds the batch again).
+      next = 0;
+      twin.index = frontier.size;
+      expect(await store.commitBatch(batch([twin]))).toBe('known');
+      expect(await store.logSize()).toBe(1);
+    } else {
+      await expect(commit(twin)).rejects.toMatchObject({ code: 'unavailable' });
+    }
     frontier = EMPTY_FRONTIER;
     frontier = appendLeaves(EMPTY_FRONTIER, [hashLeaf(rnd(32))]).frontier; // size back to 1 for the next batch
     const evidence = { from: 'us', id: e!.id, digest: rnd(32), bytes: rnd(4096), token: rnd(100), station: rnd(32), received: T };
@@ -140,6 +148,41 @@ describe.each(backends())('storage contract on %s', (backend) => {
     expect(await store.pruneTombstones(T + 5)).toBe(0);
     expect(await store.pruneTombstones(T + 6)).toBe(1);
     expect(await store.findKnown([{ from: 'us', id: a!.id }])).toEqual([]);
+  });
+
+  // Only PostgreSQL's commit refuses what the store knows (commitRefusesKnown); SQLite is asked first.
+  it.runIf(backend === 'postgres')('refuses, whole, a commit holding what it knows: a held id, a tombstoned id, a recorded copy', async () => {
+    expect(store.commitRefusesKnown).toBe(true);
+    const desk = rnd(32);
+    const [held, gone] = await commit(envelope(), envelope());
+    await store.fetchForDesk({ desk, party: 'ir', after: undefined, limit: 10, now: T + 1 });
+    const recorded = batch([], 1);
+    recorded.deliveries = [{ index: recorded.leaves[0]!.index, envIndex: held!.index, from: 'us', to: 'ir', desk, record: rnd(300), salt: rnd(32), receipt: 'r', created: T + 2 }];
+    expect(await store.commitBatch(recorded)).toBe('durable');
+    await store.deleteEnvelopes([gone!.index], T + 3);
+    const size = await store.logSize();
+    const start = frontier;
+    // Each batch adds a new envelope beside the one thing the store knows; none of it lands.
+    const attempts = [
+      (b: CommitBatch) => b.envelopes.push({ ...envelope(), index: b.envelopes[0]!.index + 1, id: held!.id }),
+      (b: CommitBatch) => b.envelopes.push({ ...envelope(), index: b.envelopes[0]!.index + 1, id: gone!.id }),
+      (b: CommitBatch) => b.deliveries.push({ ...recorded.deliveries[0]!, index: b.envelopes[0]!.index + 1, record: rnd(300) }),
+    ];
+    for (const add of attempts) {
+      frontier = start;
+      next = 0;
+      const fresh = envelope();
+      const b = batch([fresh], 1);
+      add(b);
+      expect(await store.commitBatch(b)).toBe('known');
+      expect(await store.logSize()).toBe(size);
+      expect(await store.findKnown([{ from: 'us', id: fresh.id }])).toEqual([]);
+    }
+    // What is new commits.
+    frontier = start;
+    next = 0;
+    expect(await store.commitBatch(batch([envelope()]))).toBe('durable');
+    expect(await store.logSize()).toBe(size + 1);
   });
 
   it('hands envelopes to desks: FLASH first, per-desk sequence, cursor confirms, unconfirmed items come again', async () => {
