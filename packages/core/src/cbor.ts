@@ -6,13 +6,15 @@
  * strings, arrays, maps with text keys, booleans and null. No floats, tags, undefined,
  * bignums or indefinite lengths. A decoded value is accepted only if re-encoding it gives back
  * the exact input bytes, so every value has exactly one encoding and copies compare as bytes.
- * `isCanonicalCbor` proves that in one scan for well-formed input, so the re-encoding runs only
- * for input it does not vouch for, where it decides which error to report.
+ * `isCanonicalCbor` proves that in one scan for well-formed input, and `buildCanonicalCbor`
+ * then builds the value cborg would give; cborg's strict decode and the re-encoding run only for
+ * input the scan does not vouch for, where they decide which error to report. Encoding is
+ * always cborg's.
  */
 import { decode as cborgDecode, encode as cborgEncode, rfc8949EncodeOptions } from 'cborg';
 import { BackchannelError } from './errors.js';
 import { equalBytes } from './bytes.js';
-import { isCanonicalCbor } from './cbor-canonical.js';
+import { buildCanonicalCbor, isCanonicalCbor } from './cbor-canonical.js';
 
 export type CborValue = number | string | boolean | null | Uint8Array | CborValue[] | CborMap;
 export interface CborMap {
@@ -70,15 +72,16 @@ export function decodeCbor(bytes: Uint8Array, maxBytes: number = DEFAULT_MAX_CBO
   checkInput(bytes, maxBytes);
   // Scanned before decoding so that a rejected input meets exactly the checks, in the order and
   // with the errors, of decodeCborByReencoding.
-  const canonical = isCanonicalCbor(bytes);
+  if (isCanonicalCbor(bytes)) return buildCanonicalCbor(bytes);
   const value = decodeProfile(bytes);
-  if (!canonical) assertReencodes(value, bytes);
+  assertReencodes(value, bytes);
   return value;
 }
 
 /**
- * `decodeCbor` without the canonical-form scan: the reference that the scan is tested against
- * (whatever the scan accepts, this must accept with the same value). Not part of the package API.
+ * `decodeCbor` without the canonical-form scan: the reference that the scan and the build are
+ * tested against (whatever the scan accepts, this must accept with the same value). Not part of
+ * the package API.
  */
 export function decodeCborByReencoding(bytes: Uint8Array, maxBytes: number = DEFAULT_MAX_CBOR_BYTES): CborValue {
   checkInput(bytes, maxBytes);

@@ -23,12 +23,30 @@ function run(f: () => CborValue): Outcome {
 
 const counts = { accepted: 0, rejected: 0 };
 
+/**
+ * The value's parts are what cborg and `fromDecoded` give: plain Uint8Arrays (copies, not Buffer
+ * views), plain arrays and objects. toEqual cannot say so (it ignores the kind of byte array),
+ * and toStrictEqual compares own `constructor` keys as if they were constructors.
+ */
+function expectPlain(v: CborValue): void {
+  if (v instanceof Uint8Array) {
+    expect(Object.getPrototypeOf(v)).toBe(Uint8Array.prototype);
+  } else if (Array.isArray(v)) {
+    expect(Object.getPrototypeOf(v)).toBe(Array.prototype);
+    v.forEach(expectPlain);
+  } else if (typeof v === 'object' && v !== null) {
+    expect(Object.getPrototypeOf(v)).toBe(Object.prototype);
+    Object.values(v).forEach(expectPlain);
+  }
+}
+
 /** Asserts the scan agrees with the reference on `b`, and decodeCbor with both. */
 function checkAgainstReference(b: Uint8Array): void {
   const scanned = isCanonicalCbor(b);
   const reference = run(() => decodeCborByReencoding(b));
   const fast = run(() => decodeCbor(b));
   expect(fast).toEqual(reference);
+  if (fast.ok) expectPlain(fast.value);
   if (scanned) expect(reference.ok).toBe(true);
   // Completeness is only a speed property, but the scan is meant to be exact for our profile.
   expect(scanned).toBe(reference.ok);
@@ -318,5 +336,18 @@ describe('isCanonicalCbor', () => {
     const b = encodeCbor('\uFEFFx');
     expect(isCanonicalCbor(b)).toBe(false);
     expect(run(() => decodeCbor(b))).toEqual({ ok: false, error: 'cbor_non_canonical: CBOR is not in deterministic encoding' });
+  });
+});
+
+describe('the values of canonical bytes', () => {
+  it('holds byte strings as copies: changing the input afterwards changes no value', () => {
+    const bytes = encodeCbor({ k: Uint8Array.of(1, 2, 3), l: [Uint8Array.of(4)] });
+    for (const input of [Uint8Array.from(bytes), Buffer.from(bytes)]) {
+      expect(isCanonicalCbor(input)).toBe(true);
+      const v = decodeCbor(input);
+      input.fill(0);
+      expect(v).toEqual({ k: Uint8Array.of(1, 2, 3), l: [Uint8Array.of(4)] });
+      expectPlain(v);
+    }
   });
 });
