@@ -150,8 +150,9 @@ describe.each(backends())('storage contract on %s', (backend) => {
     expect(await store.findKnown([{ from: 'us', id: a!.id }])).toEqual([]);
   });
 
-  // Only PostgreSQL's commit refuses what the store knows (commitRefusesKnown); SQLite is asked first.
-  it.runIf(backend === 'postgres')('refuses, whole, a commit holding what it knows: a held id, a tombstoned id, a recorded copy', async () => {
+  // Only PostgreSQL's commit refuses what the store knows (commitRefusesKnown); SQLite is asked
+  // first, so on SQLite there is no such test (rather than a skipped one).
+  if (backend === 'postgres') it('refuses, whole, a commit holding what it knows: a held id, a tombstoned id, a recorded copy', async () => {
     expect(store.commitRefusesKnown).toBe(true);
     const desk = rnd(32);
     const [held, gone] = await commit(envelope(), envelope());
