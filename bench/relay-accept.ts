@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Ed25519Key, LABELS, decodeCbor, deriveVkey, parseEnvelope, verify, verifyReceipt } from '../packages/core/src/index.js';
 import { benchRelay, bundleTime, readCorpus } from './relay-accept-world.js';
-import { PG_ADMIN, createScratchDatabase, type ScratchDatabase } from './support/postgres.js';
+import { PG_ADMIN, createScratchDatabase, serverCpuBetween, serverCpuMicros, type ScratchDatabase } from './support/postgres.js';
 
 export interface AcceptOptions {
   backend: 'sqlite' | 'postgres';
@@ -46,6 +46,8 @@ export interface AcceptResult {
   p99Ms: number;
   relayCpuPercent?: number;
   loadCpuPercent?: number;
+  /** PostgreSQL's backends serving the relay, when the server runs on this machine. */
+  databaseCpuPercent?: number;
   note?: string;
 }
 
@@ -230,6 +232,7 @@ export async function measureAccept(o: AcceptOptions): Promise<AcceptResult> {
     });
     const loadErr = collectStderr(load);
     await nextMessage(load, 'ready', loadErr);
+    const pg0 = o.backend === 'postgres' ? await serverCpuMicros(db.url) : undefined;
     const mark0 = nextMessage(relay, 'mark', relayErr);
     relay.send({ type: 'mark' });
     const r0 = (await mark0) as unknown as { cpu: number; system: number; t: number; elu: number };
@@ -249,6 +252,7 @@ export async function measureAccept(o: AcceptOptions): Promise<AcceptResult> {
     const mark1 = nextMessage(relay, 'mark', relayErr);
     relay.send({ type: 'mark' });
     const r1 = (await mark1) as unknown as { cpu: number; system: number; t: number; elu: number };
+    const pg1 = pg0 === undefined ? undefined : await serverCpuMicros(db.url);
 
     // Every receipt was for a new, distinct index; a sample verifies in full.
     if (r.distinct !== r.total) throw new Error(`receipts: ${r.distinct} distinct indices for ${r.total} submissions`);
@@ -279,6 +283,7 @@ export async function measureAccept(o: AcceptOptions): Promise<AcceptResult> {
       p99Ms: r.p99Ms,
       relayCpuPercent: (relayCpu / ((r1.t - r0.t) * 1000)) * 100,
       loadCpuPercent: (r.cpuMicros / (r.ms * 1000)) * 100,
+      ...(pg0 === undefined || pg1 === undefined ? {} : { databaseCpuPercent: (serverCpuBetween(pg0, pg1) / ((r1.t - r0.t) * 1000)) * 100 }),
       note: notes.join('; '),
     };
   } finally {
@@ -310,7 +315,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
     for (const concurrency of levels) {
       const r = await measureAccept({ backend, concurrency, seconds, payloadBytes, quick, envelopeSignature: process.argv.includes('--envelope-signature') });
       process.stdout.write(
-        `${backend} c=${concurrency}: ${Math.round(r.perSecond)}/s (${r.accepted} in ${r.seconds.toFixed(2)} s) p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms relay CPU ${r.relayCpuPercent?.toFixed(0)}% load CPU ${r.loadCpuPercent?.toFixed(0)}% — ${r.note ?? ''}\n`,
+        `${backend} c=${concurrency}: ${Math.round(r.perSecond)}/s (${r.accepted} in ${r.seconds.toFixed(2)} s) p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms relay CPU ${r.relayCpuPercent?.toFixed(0)}% load CPU ${r.loadCpuPercent?.toFixed(0)}%${r.databaseCpuPercent === undefined ? '' : ` PostgreSQL CPU ${r.databaseCpuPercent.toFixed(0)}%`} — ${r.note ?? ''}\n`,
       );
     }
   }

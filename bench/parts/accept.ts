@@ -2,7 +2,8 @@
  * Part 1, relay accept throughput: `measureAccept` (bench/relay-accept.ts, which starts the
  * relay and the load generator as processes of their own) at 1, 8, 32 and 64 concurrent
  * stations, on SQLite and on PostgreSQL, 2 KiB notes. Per-core figures divide by the CPU the
- * relay process used, since the load generator shares the two cores.
+ * relay process used, since the load generator (and PostgreSQL's server, whose CPU is shown
+ * too) share the two cores.
  */
 import { emptyReport, fmtNum, type BenchOptions, type PartReport } from '../lib.js';
 
@@ -32,6 +33,7 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
       // Per core of relay CPU: what the relay would do with a core of its own.
       const perCore = a.relayCpuPercent !== undefined && a.relayCpuPercent > 0 ? a.perSecond / (a.relayCpuPercent / 100) : undefined;
       if (perCore !== undefined) r.metrics[`${key}.perRelayCore`] = perCore;
+      if (a.databaseCpuPercent !== undefined) r.metrics[`${key}.databaseCpuPercent`] = a.databaseCpuPercent;
       rows.push([
         `${backend === 'sqlite' ? 'SQLite' : 'PostgreSQL'}${envelopeSignature ? ' (+ envelope signature)' : ''}`,
         concurrency,
@@ -39,21 +41,22 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
         `${fmtNum(a.p50Ms)} / ${fmtNum(a.p99Ms)}`,
         a.relayCpuPercent === undefined ? '—' : `${a.relayCpuPercent.toFixed(0)} %`,
         a.loadCpuPercent === undefined ? '—' : `${a.loadCpuPercent.toFixed(0)} %`,
+        a.databaseCpuPercent === undefined ? '—' : `${a.databaseCpuPercent.toFixed(0)} %`,
         fmtNum(perCore),
         a.accepted,
         a.note ?? '',
       ]);
     } catch (e) {
       // One configuration failing (PostgreSQL unreachable, say) leaves the others measured.
-      rows.push([backend, concurrency, '—', '—', '—', '—', '—', 0, `failed: ${e instanceof Error ? e.message : String(e)}`]);
+      rows.push([backend, concurrency, '—', '—', '—', '—', '—', '—', 0, `failed: ${e instanceof Error ? e.message : String(e)}`]);
     }
   }
   r.tables.push({
     title: 'Relay durable accept: envelopes per second with receipts after the durable commit, 2 KiB notes',
-    columns: ['store', 'concurrent stations', 'per second', 'receipt latency p50 / p99 (ms)', 'relay CPU', 'load generator CPU', 'per relay core', 'accepted', 'note'],
+    columns: ['store', 'concurrent stations', 'per second', 'receipt latency p50 / p99 (ms)', 'relay CPU', 'load generator CPU', 'PostgreSQL CPU', 'per relay core', 'accepted', 'note'],
     rows,
     notes: [
-      'CPU is the share of one core each process used during the measured window (200 % = both cores).',
+      'CPU is the share of one core each process used during the measured window (200 % = both cores). PostgreSQL CPU is that of the server processes serving the relay (pg_stat_activity, read from /proc); SQLite runs inside the relay process.',
       "One Ed25519 verification per submission (the submission token, which signs these exact bytes' digest); the row marked + envelope signature is a relay started with verifyEnvelopeSignature, which checks the envelope's station signature as well.",
     ],
   });
