@@ -50,6 +50,8 @@ import type { CommitBatch, DeliveredCopy, Equivocation, KnownEnvelope, NewDelive
 
 /** Thrown inside a commit whose batch the store refused as known, to build it again after asking. */
 const REFUSED_AS_KNOWN = new Error('refused as known');
+/** How many batches after a refusal are built after asking the store first (LogManager #readFirst). */
+const READ_FIRST_AFTER_REFUSAL = 32;
 
 export interface PendingSubmission {
   envelope: InspectedEnvelope;
@@ -123,6 +125,13 @@ export class LogManager {
   readonly #queue: Pending[] = [];
   #running: Promise<void> | undefined;
   #closed = false;
+  /**
+   * Batches still to be built after asking the store first, although its commit would refuse
+   * what it knows (commitRefusesKnown): set after a refusal, so that resends arriving together
+   * (a station retrying, or one resending on purpose) cost a read a batch, as before, and not a
+   * refused commit and a second one.
+   */
+  #readFirst = 0;
 
   private constructor(o: LogManagerOptions) {
     this.#o = o;
@@ -257,7 +266,7 @@ export class LogManager {
    * `read`: ask the store first what of the batch it knows. A store whose commit refuses what it
    * knows (commitRefusesKnown) is asked only after such a refusal, and the batch built again.
    */
-  async #commit(batch: Pending[], read = !this.#o.store.commitRefusesKnown): Promise<void> {
+  async #commit(batch: Pending[], read = this.#readsFirst()): Promise<void> {
     const t0 = performance.now();
     const { store } = this.#o;
     const submits = batch.filter((p) => p.kind === 'submit');
@@ -416,6 +425,7 @@ export class LogManager {
       if (e === REFUSED_AS_KNOWN) {
         // Nothing was written, and nothing of this attempt left the process (its checkpoint was
         // never stored or sent): the batch is built again from what the store knows.
+        this.#readFirst = READ_FIRST_AFTER_REFUSAL;
         await this.#commit(batch, true);
         return;
       }
@@ -439,6 +449,13 @@ export class LogManager {
     for (const q of equivocators) q.reject(q.err);
     this.#o.observer?.batchCommitted?.({ records: openings.length, bytes: envelopes.reduce((n, e) => n + e.bytes.length, 0), ms: performance.now() - t0, size: this.#frontier.size });
     if (openings.length > 0) this.#o.onCommitted?.(committed);
+  }
+
+  #readsFirst(): boolean {
+    if (!this.#o.store.commitRefusesKnown) return true;
+    if (this.#readFirst === 0) return false;
+    this.#readFirst--;
+    return true;
   }
 
   /** Node hashes from the old frontier and the batch's completed nodes: all a batch's proofs need. */
