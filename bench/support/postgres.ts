@@ -44,7 +44,8 @@ const TICKS = 100;
 /**
  * CPU (µs) so far of every server process serving the database at `url` (its backends, from
  * pg_stat_activity), by pid, read from /proc: undefined when the server is not a process of
- * this machine (no /proc entry for its pids). The admin connection this opens is not counted.
+ * this machine (no /proc entry for its pids, or one that is not PostgreSQL's). The admin
+ * connection this opens is not counted.
  */
 export async function serverCpuMicros(url: string): Promise<Map<number, number> | undefined> {
   const name = new URL(url).pathname.slice(1);
@@ -67,6 +68,8 @@ export async function serverCpuMicros(url: string): Promise<Map<number, number> 
       if (!existsSync('/proc/self/stat')) return undefined;
       continue;
     }
+    // A local process of that pid that is not PostgreSQL's: the server runs elsewhere.
+    if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') return undefined;
     // Fields after the command (which may hold spaces): utime and stime are the 12th and 13th.
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     out.set(pid, ((Number(f[11]) + Number(f[12])) * 1e6) / TICKS);
