@@ -12,7 +12,7 @@
  */
 import type { Station } from '../../packages/station/src/index.js';
 import { emptyReport, fmtNum, summarize, wallMs, type BenchOptions, type PartReport } from '../lib.js';
-import { openSender, rssMiB, startReceiver, startRelays, type Receiver } from '../support/e2e-world.js';
+import { openSender, relayCounter, rssMiB, startReceiver, startRelays, type Receiver } from '../support/e2e-world.js';
 import { costTable, countCrypto, perNote, snapshot, type Phase } from '../support/note-cost.js';
 import { cryptoCosts } from './limits.js';
 import { tempDir } from '../support/procs.js';
@@ -169,6 +169,14 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
   // Not the issue's 10-minute soak at 2,000/s (it does not fit the run): the relay's resident
   // memory before and after this part's loads, as a first sign of growth.
   const rss1 = rssMiB(relays[0]!.pid);
+  // How many pushed copies went out assigned in their own group commit (push-hub.ts), without a
+  // fetch transaction of their own: the FLASH path's usual case once a desk is caught up.
+  const delivered = await relayCounter(relays[0]!, 'backchannel_relay_envelopes_delivered_total');
+  const inCommit = await relayCounter(relays[0]!, 'backchannel_relay_push_assigned_in_commit_total');
+  if (delivered !== undefined && inCommit !== undefined && delivered > 0) {
+    r.metrics['e2e.assignedInCommitShare'] = inCommit / delivered;
+    r.notes.push(`Copies pushed as assigned in their own group commit: ${fmtNum((100 * inCommit) / delivered)} % of ${fmtNum(delivered)} (the rest by a fetch of their own: a desk catching up, or one a fetch moved on meanwhile).`);
+  }
   if (rss0 !== undefined && rss1 !== undefined) {
     r.metrics['e2e.relayRss.startMiB'] = rss0;
     r.metrics['e2e.relayRss.endMiB'] = rss1;

@@ -69,6 +69,17 @@ export async function startRelays(ids: readonly string[], dir: string, opts: { p
   );
 }
 
+/** A counter of the relay's Prometheus metrics (GET /metrics), or undefined when it does not answer it. */
+export async function relayCounter(relay: BenchRelay, name: string): Promise<number | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${relay.port}/metrics`);
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(await res.text());
+    return m === null ? undefined : Number(m[1]);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Resident memory of a process in MiB (Linux /proc), or undefined where it cannot be read. */
 export function rssMiB(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;

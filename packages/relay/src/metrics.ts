@@ -20,6 +20,7 @@ export class RelayMetrics {
   readonly queueDepth: Gauge;
   readonly pushConnections: Gauge;
   readonly slowConsumers: Counter;
+  readonly assignedInCommit: Counter;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -46,6 +47,11 @@ export class RelayMetrics {
     this.queueDepth = new Gauge({ name: 'backchannel_relay_queue_depth', help: 'Records waiting for a group commit', registers });
     this.pushConnections = new Gauge({ name: 'backchannel_relay_push_connections', help: 'Open push connections', registers });
     this.slowConsumers = new Counter({ name: 'backchannel_relay_push_slow_consumers_total', help: 'Push connections dropped for not reading', registers });
+    this.assignedInCommit = new Counter({
+      name: 'backchannel_relay_push_assigned_in_commit_total',
+      help: 'Envelope copies pushed to caught-up desks as assigned in the group commit itself (no fetch transaction of their own)',
+      registers,
+    });
     if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry });
   }
 }

@@ -99,6 +99,10 @@ export async function createRelay(d: RelayDeps): Promise<Relay> {
       push.notify(records);
       witnessing.publisher?.kick();
     },
+    planAssignments: (envelopes, now) => push.plan(envelopes, now),
+    onCommitFailed: () => {
+      push.commitFailed();
+    },
     observer: {
       batchCommitted: (info) => {
         metrics.commitSeconds.observe(info.ms / 1000);

@@ -46,7 +46,7 @@ import {
   type SubmissionToken,
 } from '@backchannel/core';
 import { RelayError } from '../errors.js';
-import type { CommitBatch, DeliveredCopy, Equivocation, KnownEnvelope, NewDelivery, NewEnvelope, RelayStore, StoredCheckpoint, StoredDelivery } from '../store/relay-store.js';
+import type { CommitBatch, DeliveredCopy, DeskAssignment, Equivocation, KnownEnvelope, NewDelivery, NewEnvelope, RelayStore, StoredCheckpoint, StoredDelivery } from '../store/relay-store.js';
 
 /** Thrown inside a commit whose batch the store refused as known, to build it again after asking. */
 const REFUSED_AS_KNOWN = new Error('refused as known');
@@ -76,6 +76,8 @@ export interface DeliveryOutcome {
 export interface CommittedRecords {
   envelopes: NewEnvelope[];
   deliveries: NewDelivery[];
+  /** The desk assignments the commit made (LogManagerOptions.planAssignments). */
+  assigned: DeskAssignment[];
 }
 
 export interface LogObserver {
@@ -93,6 +95,13 @@ export interface LogManagerOptions {
   batchBytes: number;
   queueDepth: number;
   onCommitted?: (records: CommittedRecords) => void;
+  /**
+   * Desks to hand a batch's new envelopes to in its commit (push-hub.ts), asked just before
+   * the commit of a store that `assignsInCommit`.
+   */
+  planAssignments?: (envelopes: readonly NewEnvelope[], now: number) => DeskAssignment[];
+  /** A commit that carried planned assignments failed: whether they were made is unknown. */
+  onCommitFailed?: () => void;
   observer?: LogObserver;
 }
 
@@ -387,6 +396,7 @@ export class LogManager {
     }
 
     let committed: CommittedRecords | undefined;
+    let planned = false;
     try {
       let checkpoint: StoredCheckpoint | undefined;
       let leaves: { index: number; leaf: Uint8Array }[] = [];
@@ -410,17 +420,24 @@ export class LogManager {
         for (const e of envelopes) e.receipt = receiptFor(e.index);
         for (const d of deliveries) d.receipt = receiptFor(d.index);
       }
+      let assigned: DeskAssignment[] = [];
       if (checkpoint !== undefined || equivocations.length > 0) {
         const b: CommitBatch = { envelopes, deliveries, equivocations, leaves, nodes, checkpoint };
-        if ((await store.commitBatch(b)) === 'known') {
+        if (envelopes.length > 0 && store.assignsInCommit && this.#o.planAssignments !== undefined) {
+          b.assignments = this.#o.planAssignments(envelopes, now);
+          planned = b.assignments.length > 0;
+        }
+        const c = await store.commitBatch(b);
+        if (c === 'known') {
           if (read) throw new RelayError('store_inconsistent', 'the store refused a batch as known after answering that it knew none of it');
           throw REFUSED_AS_KNOWN;
         }
+        assigned = c.assigned;
       }
       // Committed: the new head is what the store now holds.
       this.#frontier = frontier;
       if (checkpoint !== undefined) this.#checkpoint = checkpoint;
-      committed = { envelopes, deliveries };
+      committed = { envelopes, deliveries, assigned };
     } catch (e) {
       if (e === REFUSED_AS_KNOWN) {
         // Nothing was written, and nothing of this attempt left the process (its checkpoint was
@@ -430,6 +447,7 @@ export class LogManager {
         return;
       }
       // The store is the truth: whatever happened to the transaction, continue from what it holds.
+      if (planned) this.#o.onCommitFailed?.();
       await this.#reload().catch(() => undefined);
       for (const { waiters } of batchEnvelopes.values()) for (const w of waiters) w.reject(e);
       for (const { waiters } of batchDeliveries.values()) for (const w of waiters) w.reject(e);

@@ -104,6 +104,38 @@ export interface CommitBatch {
   nodes: CompletedNode[];
   /** Undefined only for a batch that stores evidence and appends nothing. */
   checkpoint: StoredCheckpoint | undefined;
+  /**
+   * Desks to hand this batch's envelopes to in the commit itself (`assignsInCommit` stores
+   * only): each is made only if the desk is still in the state it was planned on.
+   */
+  assignments?: DeskAssignment[];
+}
+
+/**
+ * Handing a batch's envelopes to a desk inside the group commit, as a fetch would hand them
+ * after it: the push hub plans one for a connected desk with nothing pending, and saves the
+ * fetch's own transaction and fsync on the FLASH path. The plan holds the desk's state the
+ * hub last saw; the commit compares it with the stored state and makes the assignment only if
+ * they agree (a fetch between them moved it: then the hub pumps as usual), so what a desk is
+ * handed, and under which sequence numbers, is exactly what a fetch would have handed it.
+ */
+export interface DeskAssignment {
+  desk: Uint8Array;
+  party: string;
+  /** The desk's `last_seq` and `scanned_to` when the plan was made, with nothing pending. */
+  lastSeq: number;
+  scannedTo: number;
+  /** The batch's envelopes for the desk, in a fetch's order (FLASH first, then by leaf index). */
+  envelopes: NewEnvelope[];
+  /** The batch's highest envelope leaf index: the desk's new `scanned_to`. */
+  scanTo: number;
+  /** The relay time the copies are handed out. */
+  assigned: number;
+}
+
+/** A group commit that is durable, with the desk assignments it made (a subset of the batch's). */
+export interface Committed {
+  assigned: DeskAssignment[];
 }
 
 export interface DeskItem {
@@ -142,6 +174,11 @@ export interface FetchResult {
   items: DeskItem[];
   /** Whether more items wait beyond this page. */
   more: boolean;
+  /**
+   * The desk's `last_seq` and `scanned_to` as this fetch left them; when `more` is false nothing
+   * is pending for it either (the state a DeskAssignment is planned on).
+   */
+  desk: { lastSeq: number; scannedTo: number };
 }
 
 export interface RelayStore {
@@ -167,11 +204,13 @@ export interface RelayStore {
   /** Leaves [start, end), in order (fewer when the log is shorter). */
   getLeaves(start: number, end: number): Promise<Uint8Array[]>;
   /**
-   * The group commit: one transaction; 'durable' once it is. 'known' when the store refused
+   * The group commit: one transaction, answered once durable. 'known' when the store refused
    * the whole batch, writing nothing, because it holds what the batch would add again: see
    * `commitRefusesKnown`.
    */
-  commitBatch(batch: CommitBatch): Promise<'durable' | 'known'>;
+  commitBatch(batch: CommitBatch): Promise<Committed | 'known'>;
+  /** Whether `commitBatch` makes a batch's `assignments` (others ignore them). */
+  readonly assignsInCommit: boolean;
   /**
    * True when `commitBatch` itself refuses a batch with an envelope whose (sender, id) the store
    * holds or remembers by a tombstone, or a delivery record of a copy it recorded already

@@ -12,7 +12,8 @@
 //   params hold null where a byte parameter goes; slots hold (statement, parameter, offset,
 //   length) quadruples locating each one in blobs.
 //              or { id, pragma } (tests: a setting of this connection, such as max_page_count)
-// Message out: { id } once committed, or { id, error: { code, message } } (nothing of it committed)
+// Message out: { id, changes: number[] } once committed (the rows each statement changed), or
+//              { id, error: { code, message } } (nothing of it committed)
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 
@@ -40,8 +41,10 @@ function open() {
   }
   db = d;
   run = d.transaction((sql, params) => {
-    for (let i = 0; i < sql.length; i++) statement(sql[i]).run(params[i]);
+    const changes = new Array(sql.length);
+    for (let i = 0; i < sql.length; i++) changes[i] = statement(sql[i]).run(params[i]).changes;
     if (crashInside) process.exit(70); // sqlite-writer.ts: crashForTests('inside'), before COMMIT
+    return changes;
   });
 }
 
@@ -78,7 +81,8 @@ parentPort.on('message', (m) => {
       // better-sqlite3 binds Buffers, not plain Uint8Arrays, as BLOBs: views into the one transferred buffer, no copy.
       for (let i = 0; i < slots.length; i += 4) params[slots[i]][slots[i + 1]] = Buffer.from(blobs, slots[i + 2], slots[i + 3]);
       // IMMEDIATE: the write lock is taken at BEGIN, waiting on busy_timeout, never mid-batch.
-      run.immediate(sql, params);
+      parentPort.postMessage({ id, changes: run.immediate(sql, params) });
+      return;
     }
     parentPort.postMessage({ id });
   } catch (e) {

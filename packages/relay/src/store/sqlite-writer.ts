@@ -30,12 +30,14 @@ export interface SqliteWriterOptions {
 }
 
 interface Pending {
-  resolve: () => void;
+  resolve: (changes: number[]) => void;
   reject: (e: Error) => void;
 }
 
 interface Answer {
   id: number;
+  /** A commit's: the rows each statement changed. */
+  changes?: number[];
   error?: { code: string | undefined; message: string };
 }
 
@@ -104,8 +106,11 @@ export class SqliteWriter {
     this.#options = options;
   }
 
-  /** Runs the statements, in order, in one transaction on the writer thread; resolves once committed. */
-  commit(queries: readonly CompiledQuery[]): Promise<void> {
+  /**
+   * Runs the statements, in order, in one transaction on the writer thread; resolves once
+   * committed, with the number of rows each statement changed.
+   */
+  commit(queries: readonly CompiledQuery[]): Promise<number[]> {
     const { sql, params, blobs, slots, slotBuffer } = pack(queries);
     return this.#request({ sql, params, blobs, slots }, [blobs, slotBuffer]);
   }
@@ -114,11 +119,11 @@ export class SqliteWriter {
    * Sets a pragma on the writer's connection (tests: a connection's own settings, such as
    * max_page_count for a full disk, no longer reach the commits when set on the main one).
    */
-  pragmaForTests(pragma: string): Promise<void> {
-    return this.#request({ pragma }, []);
+  async pragmaForTests(pragma: string): Promise<void> {
+    await this.#request({ pragma }, []);
   }
 
-  #request(message: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<void> {
+  #request(message: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<number[]> {
     if (this.#closed) return Promise.reject(new RelayError('storage_unavailable', 'the relay store is closed'));
     return new Promise((resolve, reject) => {
       let w: Writer;
@@ -172,7 +177,7 @@ export class SqliteWriter {
       if (p === undefined) return;
       w.pending.delete(m.id);
       if (w.pending.size === 0) worker.unref();
-      if (m.error === undefined) p.resolve();
+      if (m.error === undefined) p.resolve(m.changes ?? []);
       else if (m.error.code === 'storage_not_durable') p.reject(new RelayError('storage_not_durable', m.error.message));
       else p.reject(new SqliteWriteError(m.error.message, m.error.code));
     });

@@ -7,7 +7,8 @@ import { decodeCbor, parseEnvelope, sha256, toHex, type CborMap } from '@backcha
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHousekeeping } from '../../src/housekeeping.js';
-import type { FetchRequest } from '../../src/store/relay-store.js';
+import { RelayError } from '../../src/errors.js';
+import type { CommitBatch, Committed, FetchRequest, RelayStore } from '../../src/store/relay-store.js';
 import { inProcessRelay, type InProcessRelay } from '../helpers/in-process.js';
 import { pushClient } from '../helpers/spawn-relay.js';
 import { decode, makeWorld, otherDesks, seal, signedHeader, signedRequest, submitBody, token, type World } from '../helpers/world.js';
@@ -76,10 +77,14 @@ describe('push', () => {
   });
 });
 
-describe('push to the desks of the sending party', () => {
-  it("hands a note to its recipient and to the sender's other desks, and does not pump the desk that sent it", async () => {
+describe('push to the desks a note concerns', () => {
+  /**
+   * A relay on SQLite whose store counts the hub's assignment passes (fetchForDesk) by desk, and
+   * whose group commit `commit` may replace; three desks connected: the sender, the sending
+   * party's other desk, the recipient.
+   */
+  async function connected(commit?: (real: RelayStore, b: CommitBatch) => Promise<Committed | 'known'>) {
     const w = await makeWorld({ stations: 2 });
-    // Every assignment pass the hub makes, by desk: a pump is a write transaction in the store.
     const pumped = new Map<string, number>();
     const r = await inProcessRelay(w, 'sqlite', {
       wrapStore: (s) =>
@@ -91,33 +96,100 @@ describe('push to the desks of the sending party', () => {
                 return target.fetchForDesk(req);
               };
             }
+            if (key === 'commitBatch' && commit !== undefined) return (b: CommitBatch) => commit(target, b);
             const v: unknown = Reflect.get(target, key, receiver);
             return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
           },
         }),
     });
-    try {
-      await r.relay.app.listen({ host: '127.0.0.1', port: 0 });
-      const url = `http://127.0.0.1:${(r.relay.app.server.address() as { port: number }).port}`;
-      const [second] = otherDesks(w.us);
-      const sender = await pushClient(url, w.us);
-      const other = await pushClient(url, w.us, second);
-      const recipient = await pushClient(url, w.ir);
-      const desks = { sender: toHex(w.us.keys.station.key.publicKey), other: toHex(second!.publicKey), recipient: toHex(w.ir.keys.station.key.publicKey) };
-      // Connected: each desk had its first pass.
-      for (let i = 0; i < 100 && Object.values(desks).some((d) => pumped.get(d) === undefined); i++) await new Promise((res) => setTimeout(res, 20));
-      pumped.clear();
+    await r.relay.app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(r.relay.app.server.address() as { port: number }).port}`;
+    const [second] = otherDesks(w.us);
+    const sender = await pushClient(url, w.us);
+    const other = await pushClient(url, w.us, second);
+    const recipient = await pushClient(url, w.ir);
+    const desks = { sender: toHex(w.us.keys.station.key.publicKey), other: toHex(second!.publicKey), recipient: toHex(w.ir.keys.station.key.publicKey) };
+    // Connected: each desk had its first pass.
+    for (let i = 0; i < 100 && Object.values(desks).some((d) => pumped.get(d) === undefined); i++) await new Promise((res) => setTimeout(res, 20));
+    pumped.clear();
+    const submit = async (): Promise<{ status: number; digest: Uint8Array }> => {
       const e = await seal(w.us, w.ir);
       const res = await r.relay.app.inject({ method: 'POST', url: '/v1/submit', headers: { 'content-type': 'application/cbor' }, payload: submitBody(e, token(w.us, w.relay.origin, e)) });
-      expect(res.statusCode).toBe(200);
-      for (const c of [recipient, other]) expect(sha256(((await c.next('envelope')).item as CborMap).envelope as Uint8Array)).toEqual(e.digest);
-      expect(pumped.get(desks.recipient)).toBe(1);
-      expect(pumped.get(desks.other)).toBe(1);
-      expect(pumped.get(desks.sender)).toBeUndefined();
-      expect(sender.frames.filter((f) => f.type === 'envelope')).toEqual([]);
+      return { status: res.statusCode, digest: e.digest };
+    };
+    const metric = async (name: string): Promise<number> => Number(new RegExp(`^${name} (\\d+)`, 'm').exec((await r.relay.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1] ?? NaN);
+    const close = async (): Promise<void> => {
       for (const c of [sender, other, recipient]) c.close();
-    } finally {
       await r.close();
+    };
+    return { w, r, pumped, desks, sender, other, recipient, submit, metric, close };
+  }
+
+  const digestOf = (f: CborMap): Uint8Array => sha256((f.item as CborMap).envelope as Uint8Array);
+
+  it("hands a note to its recipient and to the sender's other desks in the note's own commit, never to the desk that sent it", async () => {
+    const t = await connected();
+    try {
+      for (let n = 1; n <= 2; n++) {
+        const { status, digest } = await t.submit();
+        expect(status).toBe(200);
+        for (const c of [t.recipient, t.other]) {
+          const f = await c.next('envelope');
+          expect(digestOf(f)).toEqual(digest);
+          expect((f.item as CborMap).seq).toBe(n);
+        }
+      }
+      // No pass of their own: both were caught up, so the commits assigned the notes.
+      expect(t.pumped.size).toBe(0);
+      expect(await t.metric('backchannel_relay_push_assigned_in_commit_total')).toBe(4);
+      expect(t.sender.frames.filter((f) => f.type === 'envelope')).toEqual([]);
+      // What a fetch finds is what push handed: the same items under the same numbers.
+      const req = signedRequest({ party: t.w.ir, path: '/v1/fetch', body: { after: 0, limit: 10 } });
+      const res = await t.r.relay.app.inject({ method: 'POST', url: '/v1/fetch', headers: req.headers, payload: req.payload });
+      expect((decode(res.rawPayload).items as CborMap[]).map((it) => it.seq)).toEqual([1, 2]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('pumps a desk whose assignment the commit did not make, and hands it the note once', async () => {
+    // The store refuses every assignment, as it does when a fetch moved the desk on since the plan.
+    const t = await connected(async (real, b) => real.commitBatch({ ...b, assignments: [] }));
+    try {
+      const { status, digest } = await t.submit();
+      expect(status).toBe(200);
+      for (const c of [t.recipient, t.other]) expect(digestOf(await c.next('envelope'))).toEqual(digest);
+      expect(t.pumped.get(t.desks.recipient)).toBe(1);
+      expect(t.pumped.get(t.desks.other)).toBe(1);
+      expect(t.pumped.get(t.desks.sender)).toBeUndefined();
+      await new Promise((res) => setTimeout(res, 100));
+      expect([...t.recipient.frames, ...t.other.frames].filter((f) => f.type === 'envelope')).toEqual([]);
+      expect(await t.metric('backchannel_relay_push_assigned_in_commit_total')).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('after a commit that failed with assignments planned, closes those desks to fetch from their cursors', async () => {
+    // The commit is made, then reported failed: a writer thread that died before it answered.
+    let fail = true;
+    const t = await connected(async (real, b) => {
+      const c = await real.commitBatch(b);
+      if (!fail || (b.assignments ?? []).length === 0) return c;
+      fail = false;
+      throw new RelayError('storage_unavailable', 'the writer died before it answered');
+    });
+    try {
+      const closed = [t.recipient, t.other].map((c) => c.closed);
+      const { status, digest } = await t.submit();
+      expect(status).toBe(503);
+      expect(await Promise.all(closed)).toEqual([1013, 1013]);
+      // The note was assigned in the commit that did land: a fetch from the cursor hands it.
+      const req = signedRequest({ party: t.w.ir, path: '/v1/fetch', body: { after: 0, limit: 10 } });
+      const res = await t.r.relay.app.inject({ method: 'POST', url: '/v1/fetch', headers: req.headers, payload: req.payload });
+      expect((decode(res.rawPayload).items as CborMap[]).map((it) => sha256(it.envelope as Uint8Array))).toEqual([digest]);
+    } finally {
+      await t.close();
     }
   });
 });

@@ -87,8 +87,13 @@ export async function post(url: string, body: Uint8Array, headers: Record<string
 }
 
 /** A desk's push connection: authenticated, collecting CBOR frames. */
-export async function pushClient(relayUrl: string, party: Party, station?: Ed25519Key): Promise<{ frames: CborMap[]; next(type: string, timeoutMs?: number): Promise<CborMap>; close(): void }> {
+export async function pushClient(
+  relayUrl: string,
+  party: Party,
+  station?: Ed25519Key,
+): Promise<{ frames: CborMap[]; next(type: string, timeoutMs?: number): Promise<CborMap>; close(): void; closed: Promise<number> }> {
   const socket = new WebSocket(`${relayUrl.replace(/^http/, 'ws')}/v1/push`);
+  const closed = new Promise<number>((resolve) => socket.once('close', (code: number) => { resolve(code); }));
   const frames: CborMap[] = [];
   const waiters: { type: string; resolve: (f: CborMap) => void }[] = [];
   socket.on('message', (data: Buffer) => {
@@ -113,5 +118,6 @@ export async function pushClient(relayUrl: string, party: Party, station?: Ed255
       });
     },
     close: () => { socket.close(); },
+    closed,
   };
 }

@@ -3,7 +3,7 @@
  * order), optionally held at a gate, or made to fail like a full disk. Not a mock: every call
  * still reaches the real SQLite or PostgreSQL store.
  */
-import type { CommitBatch, RelayStore } from '../../src/store/relay-store.js';
+import type { CommitBatch, Committed, RelayStore } from '../../src/store/relay-store.js';
 
 export interface CommitSpy {
   events: string[];
@@ -46,7 +46,7 @@ export function spyOnCommits(real: RelayStore): { store: RelayStore; spy: Commit
         onStart = r;
       }),
   };
-  const commitBatch = async (b: CommitBatch): Promise<'durable' | 'known'> => {
+  const commitBatch = async (b: CommitBatch): Promise<Committed | 'known'> => {
     spy.events.push('commit:start');
     onStart?.();
     onStart = undefined;

@@ -4,6 +4,9 @@
  * reference computed from the plain definition (every retained envelope for the desk not yet
  * handed to it, by precedence then leaf index: transparency-dev's reference-tree habit), under
  * random interleavings of commits, fetches and retention deletions, on SQLite and PostgreSQL.
+ * Commits carry desk assignments planned as the push hub plans them (DeskAssignment), on a
+ * desk state that cursor fetches may have moved meanwhile: those the store makes must be what
+ * a fetch would have handed, and those it refuses must change nothing.
  */
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
@@ -12,7 +15,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { KyselyRelayStore } from '../../src/store/kysely-store.js';
 import { relayMigrations } from '../../src/store/migrations.js';
 import { openStore } from '../../src/store/open-store.js';
-import type { FetchResult, NewEnvelope } from '../../src/store/relay-store.js';
+import type { DeskAssignment, FetchResult, NewEnvelope } from '../../src/store/relay-store.js';
 import { backends, testDb, type TestDb } from '../helpers/databases.js';
 
 const TABLES = ['envelopes', 'tombstones', 'desks', 'desk_items', 'desk_pending'];
@@ -86,12 +89,12 @@ const envelopeArb = fc.record({
 });
 
 type Op =
-  | { kind: 'commit'; envelopes: { prec: number; from: string; to: string; station: number }[]; gap: number }
+  | { kind: 'commit'; envelopes: { prec: number; from: string; to: string; station: number }[]; gap: number; assign: boolean }
   | { kind: 'fetch'; desk: number; asUs: boolean; mode: 'cursor' | 'replay' | 'push'; pick: number; limit: number }
   | { kind: 'delete'; picks: number[] };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('commit' as const), envelopes: fc.array(envelopeArb, { minLength: 1, maxLength: 6 }), gap: fc.integer({ min: 0, max: 2 }) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('commit' as const), envelopes: fc.array(envelopeArb, { minLength: 1, maxLength: 6 }), gap: fc.integer({ min: 0, max: 2 }), assign: fc.boolean() }) },
   {
     weight: 4,
     arbitrary: fc.record({
@@ -134,8 +137,10 @@ describe.each(backends())('desk pending on %s', (backend) => {
   }
 
   /** Envelope rows are all a fetch reads; the log's leaves and nodes are left out. */
-  async function commit(envelopes: NewEnvelope[]): Promise<void> {
-    await store.commitBatch({ envelopes, deliveries: [], equivocations: [], leaves: [], nodes: [], checkpoint: undefined });
+  async function commit(envelopes: NewEnvelope[], assignments: DeskAssignment[] = []): Promise<DeskAssignment[]> {
+    const c = await store.commitBatch({ envelopes, deliveries: [], equivocations: [], leaves: [], nodes: [], checkpoint: undefined, assignments });
+    if (c === 'known') throw new Error('the commit was refused as known');
+    return c.assigned;
   }
 
   async function pendingRows(): Promise<{ desk: Uint8Array; leaf_index: number }[]> {
@@ -145,16 +150,46 @@ describe.each(backends())('desk pending on %s', (backend) => {
   const page = (r: FetchResult): { items: [number, number][]; more: boolean } => ({ items: r.items.map((it): [number, number] => [it.seq, it.envelope.index]), more: r.more });
 
   it('matches the plain definition under random commits, fetches and deletions', async () => {
+    const assignments = { made: 0, refused: 0 };
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 50, size: 'max' }), async (ops) => {
         await wipe();
         const ref = new Reference();
+        // The push hub's view (push-hub.ts): each desk's state as its last push fetch left it
+        // with nothing pending, kept through commits that do not concern the desk, and blind to
+        // the desk's cursor fetches.
+        const caughtUp = new Map<number, { party: string; lastSeq: number; scannedTo: number }>();
+        const concerns = (e: { from: string; to: string; station: number }, desk: number, party: string): boolean => e.to === party || (e.from === party && e.station !== desk);
         for (const op of ops) {
           if (op.kind === 'commit') {
             size += op.gap; // leaves of other records (delivery records) between envelopes
             const envs = op.envelopes.map((e) => envelope({ ...e, station: STATIONS[e.station]! }));
-            await commit(envs);
+            const scanTo = envs.at(-1)!.index;
+            const planned = new Map<number, DeskAssignment>();
+            for (const [desk, seen] of caughtUp) {
+              const mine = envs.filter((_, i) => concerns(op.envelopes[i]!, desk, seen.party));
+              if (mine.length === 0) continue;
+              if (!op.assign) {
+                caughtUp.delete(desk); // the hub pumps it
+                continue;
+              }
+              mine.sort((a, b) => a.prec - b.prec || a.index - b.index);
+              planned.set(desk, { desk: DESKS[desk]!, party: seen.party, lastSeq: seen.lastSeq, scannedTo: seen.scannedTo, envelopes: mine, scanTo, assigned: T });
+            }
+            const made = await commit(envs, [...planned.values()]);
             for (const [i, e] of envs.entries()) ref.envelopes.set(e.index, { index: e.index, ...op.envelopes[i]! });
+            for (const [desk, a] of planned) {
+              if (made.includes(a)) {
+                assignments.made++;
+                // Exactly what a push fetch would have handed the desk, under the same numbers.
+                const want = ref.fetch(desk, a.party, undefined, a.envelopes.length + 1);
+                expect(want).toEqual({ items: a.envelopes.map((e, i) => [a.lastSeq + 1 + i, e.index]), more: false });
+                caughtUp.set(desk, { party: a.party, lastSeq: a.lastSeq + a.envelopes.length, scannedTo: scanTo });
+              } else {
+                assignments.refused++;
+                caughtUp.delete(desk);
+              }
+            }
           } else if (op.kind === 'delete') {
             const held = [...ref.envelopes.keys()];
             if (held.length === 0) continue;
@@ -171,6 +206,11 @@ describe.each(backends())('desk pending on %s', (backend) => {
             const want = ref.fetch(op.desk, party, after, op.limit);
             const got = await store.fetchForDesk({ desk: DESKS[op.desk]!, party, after, limit: op.limit, now: T });
             expect(page(got)).toEqual(want);
+            expect(got.desk.lastSeq).toBe(ref.desks.get(op.desk)!.lastSeq);
+            if (op.mode === 'push') {
+              if (got.more) caughtUp.delete(op.desk);
+              else caughtUp.set(op.desk, { party, ...got.desk });
+            }
             for (const it of got.items) expect(it.envelope.prec).toBe(ref.envelopes.get(it.envelope.index)!.prec);
           }
         }
@@ -186,6 +226,12 @@ describe.each(backends())('desk pending on %s', (backend) => {
       }),
       { numRuns: backend === 'sqlite' ? 60 : 25 },
     );
+    if (store.assignsInCommit) {
+      // Assignments were made, not only refused (refusals are rarer here, and have a test below).
+      expect(assignments.made).toBeGreaterThan(0);
+    } else {
+      expect(assignments.made).toBe(0);
+    }
   }, 240_000);
 
   it('hands a desk first seen after 500 envelopes all of them, in order', async () => {
@@ -212,6 +258,38 @@ describe.each(backends())('desk pending on %s', (backend) => {
       expect(got).toEqual(want.map((e, i) => [i + 1, e.index]));
       expect((await pendingRows()).length).toBe(0);
     }
+  });
+
+  // Only SQLite's commit makes desk assignments (kysely-store.ts, `assignsInCommit`).
+  if (backend === 'sqlite') it('makes a desk assignment only from the desk state it was planned on', async () => {
+    expect(store.assignsInCommit).toBe(true);
+    const desk = DESKS[3]; // enrolled by both parties
+    const plan = (party: string, state: { lastSeq: number; scannedTo: number }, envelopes: NewEnvelope[]): DeskAssignment => ({
+      desk,
+      party,
+      ...state,
+      envelopes,
+      scanTo: envelopes.at(-1)!.index,
+      assigned: T,
+    });
+    const seen = (await store.fetchForDesk({ desk, party: 'ir', after: undefined, limit: 10, now: T })).desk;
+    // Made: the desk is as it was; its next fetch hands nothing more and scans from after the batch.
+    const a = [envelope({ prec: 3, from: 'us', to: 'ir', station: rnd(32) }), envelope({ prec: 0, from: 'us', to: 'ir', station: rnd(32) })];
+    const planned = plan('ir', seen, [a[1]!, a[0]!]);
+    expect(await commit(a, [planned])).toEqual([planned]);
+    const after = await store.fetchForDesk({ desk, party: 'ir', after: 0, limit: 10, now: T });
+    expect(page(after)).toEqual({ items: [[1, a[1]!.index], [2, a[0]!.index]], more: false });
+    expect(after.desk).toEqual({ lastSeq: 2, scannedTo: a[1]!.index });
+    // Refused: a cursor fetch for the other party moved the desk on; nothing of it was written.
+    await store.fetchForDesk({ desk, party: 'us', after: 2, limit: 10, now: T });
+    const b = [envelope({ prec: 0, from: 'us', to: 'us', station: rnd(32) }), envelope({ prec: 0, from: 'ir', to: 'us', station: rnd(32) })];
+    expect(await commit(b, [plan('ir', after.desk, [b[1]!])])).toEqual([]);
+    expect(await pendingRows()).toEqual([]);
+    // Refused: the sequence moved (a fetch handed something since).
+    const c = [envelope({ prec: 1, from: 'zz', to: 'ir', station: rnd(32) })];
+    const moved = (await store.fetchForDesk({ desk, party: 'ir', after: 2, limit: 10, now: T })).desk;
+    expect(await commit(c, [plan('ir', { ...moved, lastSeq: moved.lastSeq - 1 }, c)])).toEqual([]);
+    expect(page(await store.fetchForDesk({ desk, party: 'ir', after: moved.lastSeq, limit: 10, now: T }))).toEqual({ items: [[moved.lastSeq + 1, c[0]!.index]], more: false });
   });
 
   it('leaves no pending row behind an envelope retention deleted, and fetches go on', async () => {
