@@ -29,6 +29,8 @@ export interface RelayLimits {
   tombstoneMs: number;
   /** A client that has not sent its whole request after this long is cut off, ms. */
   requestTimeoutMs: number;
+  /** Most envelope bytes in one fetch page or push pass (the first envelope always goes). */
+  fetchPageBytes: number;
   /** Bytes a push connection may leave unsent before it is dropped as a slow consumer. */
   pushBufferBytes: number;
   /** Most open push connections. */
@@ -51,6 +53,7 @@ export const DEFAULT_LIMITS: RelayLimits = {
   retentionMs: 7 * 86_400_000,
   tombstoneMs: 2 * 86_400_000,
   requestTimeoutMs: 30_000,
+  fetchPageBytes: 16 * 1024 * 1024,
   pushBufferBytes: 8 * 1024 * 1024,
   pushConnections: 1000,
   pushPingMs: 15_000,

@@ -78,6 +78,7 @@ export async function createRelay(d: RelayDeps): Promise<Relay> {
     metrics,
     logger: d.logger,
     bufferBytes: d.limits.pushBufferBytes,
+    pageBytes: d.limits.fetchPageBytes,
     maxConnections: d.limits.pushConnections,
     pingMs: d.limits.pushPingMs,
   });

@@ -5,6 +5,7 @@
  * and never taken for a replay.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { FETCH_LIMIT } from '../src/sync.js';
 import { memoryWorld, type MemoryWorld } from './fixtures/memory-world.js';
 
 let w: MemoryWorld | undefined;
@@ -13,8 +14,9 @@ afterEach(async () => {
   w = undefined;
 });
 
-// Three pages of 200, 200 and 20 (sync.ts, FETCH_LIMIT).
-const NOTES = 420;
+// Three pages: two full ones and 20 more.
+const PAGE = FETCH_LIMIT;
+const NOTES = 2 * PAGE + 20;
 
 describe('sync in pages', () => {
   it('an acknowledgement that fails leaves the cursor before its page; the next sync acknowledges every copy after it', async () => {
@@ -25,20 +27,20 @@ describe('sync in pages', () => {
     w.relays.ch.faults.acksBeforeFailure = 1;
     const first = await w.irDesk.sync();
     const ch1 = first.relays.find((r) => r.relay === 'ch');
-    expect(ch1).toMatchObject({ ok: false, acknowledged: 200, error: { code: 'relay_unreachable' } });
+    expect(ch1).toMatchObject({ ok: false, acknowledged: PAGE, error: { code: 'relay_unreachable' } });
     expect(first.delivered).toBe(ch1!.fetched);
-    expect(ch1!.fetched).toBeGreaterThanOrEqual(400);
+    expect(ch1!.fetched).toBeGreaterThanOrEqual(2 * PAGE);
 
     w.relays.ch.faults.acksBeforeFailure = undefined;
     const second = await w.irDesk.sync();
     const ch2 = second.relays.find((r) => r.relay === 'ch');
     // Everything after the first page again: the copies merged last time come back under their
     // own numbers (redeliveries, acknowledged now), and what was not fetched yet is new.
-    expect(ch2).toMatchObject({ ok: true, fetched: NOTES - 200, acknowledged: NOTES - 200 });
-    expect(second.received.filter((e) => e.outcome === 'redelivery')).toHaveLength(ch1!.fetched - 200);
+    expect(ch2).toMatchObject({ ok: true, fetched: NOTES - PAGE, acknowledged: NOTES - PAGE });
+    expect(second.received.filter((e) => e.outcome === 'redelivery')).toHaveLength(ch1!.fetched - PAGE);
     expect(second.delivered).toBe(NOTES - ch1!.fetched);
     expect(await w.irDesk.alerts()).toEqual([]);
-    expect(new Set((await w.irDesk.inbox({ limit: 1000 })).map((n) => n.id))).toEqual(new Set(ids));
+    expect(new Set((await w.irDesk.inbox({ limit: NOTES })).map((n) => n.id))).toEqual(new Set(ids));
 
     // Nothing is left to acknowledge, and nothing comes again.
     const third = await w.irDesk.sync();

@@ -86,18 +86,20 @@ export class PushHub {
   readonly #metrics: RelayMetrics;
   readonly #logger: Logger;
   readonly #bufferLimit: number;
+  readonly #pageBytes: number;
   readonly #maxConnections: number;
   readonly #conns = new Set<Conn>();
   /** The assignments `plan` made for the commit in progress, by connection. */
   readonly #planned = new Map<Conn, DeskAssignment>();
   readonly #ping: NodeJS.Timeout;
 
-  constructor(o: { store: RelayStore; clock: () => number; metrics: RelayMetrics; logger: Logger; bufferBytes: number; maxConnections: number; pingMs: number }) {
+  constructor(o: { store: RelayStore; clock: () => number; metrics: RelayMetrics; logger: Logger; bufferBytes: number; pageBytes: number; maxConnections: number; pingMs: number }) {
     this.#store = o.store;
     this.#clock = o.clock;
     this.#metrics = o.metrics;
     this.#logger = o.logger;
     this.#bufferLimit = o.bufferBytes;
+    this.#pageBytes = o.pageBytes;
     this.#maxConnections = o.maxConnections;
     this.#ping = setInterval(() => {
       for (const c of this.#conns) this.#send(c, { type: 'ping', time: this.#clock() });
@@ -216,7 +218,7 @@ export class PushHub {
         do {
           for (;;) {
             if (!this.#conns.has(c)) return;
-            const r = await this.#store.fetchForDesk({ desk: c.desk, party: c.party, after: undefined, limit: PUMP_PAGE, now: this.#clock() });
+            const r = await this.#store.fetchForDesk({ desk: c.desk, party: c.party, after: undefined, limit: PUMP_PAGE, maxBytes: this.#pageBytes, now: this.#clock() });
             for (const it of r.items) {
               if (!this.#send(c, { type: 'envelope', item: fetchItem(it) })) return;
               this.#metrics.delivered.inc();

@@ -694,6 +694,14 @@ export class KyselyRelayStore implements RelayStore {
       const lastSeq = state.last_seq;
 
       const items: DeskItem[] = [];
+      const maxBytes = req.maxBytes ?? Infinity;
+      let bytes = 0;
+      // Whether an envelope of this size still goes in the page: the first always does.
+      const fits = (taken: number, size: number): boolean => {
+        if (taken > 0 && bytes + size > maxBytes) return false;
+        bytes += size;
+        return true;
+      };
       if (req.after !== undefined) {
         const cursor = Math.min(req.after, lastSeq);
         // Every item up to `confirmed_to` is confirmed already (items are only ever added above
@@ -712,13 +720,20 @@ export class KyselyRelayStore implements RelayStore {
         }
         // Items handed out before but not confirmed: the last response may have been lost.
         const again = await this.selectDeskItems(trx, desk, cursor, req.limit + 1);
-        if (again.length > req.limit) return { items: again.slice(0, req.limit), more: true, desk: { lastSeq, scannedTo: state.scanned_to } };
-        items.push(...again);
+        for (const it of again.slice(0, req.limit)) {
+          if (!fits(items.length, it.envelope.bytes.length)) break;
+          items.push(it);
+        }
+        if (again.length > items.length) return { items, more: true, desk: { lastSeq, scannedTo: state.scanned_to } };
       }
       const scannedTo = await this.scanNewEnvelopes(trx, desk, req.party, state.scanned_to, state.scan_party);
       const room = req.limit - items.length;
       const pending = await this.selectPending(trx, desk, room + 1);
-      const fresh = pending.slice(0, room);
+      const fresh: StoredEnvelope[] = [];
+      for (const e of pending.slice(0, room)) {
+        if (!fits(items.length + fresh.length, e.bytes.length)) break;
+        fresh.push(e);
+      }
       if (fresh.length > 0) {
         await trx
           .insertInto('desk_items')
@@ -730,7 +745,7 @@ export class KyselyRelayStore implements RelayStore {
         await trx.updateTable('desks').set({ last_seq: lastSeq + fresh.length, scanned_to: scannedTo, scan_party: req.party }).where('desk', '=', desk).execute();
       }
       for (const [i, e] of fresh.entries()) items.push({ seq: lastSeq + 1 + i, assigned: req.now, envelope: e });
-      return { items, more: pending.length > room, desk: { lastSeq: lastSeq + fresh.length, scannedTo } };
+      return { items, more: pending.length > fresh.length, desk: { lastSeq: lastSeq + fresh.length, scannedTo } };
     });
   }
 

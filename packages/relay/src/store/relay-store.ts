@@ -167,6 +167,11 @@ export interface FetchRequest {
    */
   after: number | undefined;
   limit: number;
+  /**
+   * Most envelope bytes in the page (the first item always goes, whatever its size): `limit`
+   * items of up to 4 MiB each would be a response of gigabytes. Unbounded when undefined.
+   */
+  maxBytes?: number;
   now: number;
 }
 

@@ -194,6 +194,33 @@ describe('push to the desks a note concerns', () => {
   });
 });
 
+describe('fetch pages', () => {
+  it('end at the byte limit, not only at the item limit, and always hold at least one envelope', async () => {
+    const w = await makeWorld();
+    const envs = await Promise.all(Array.from({ length: 3 }, () => seal(w.us, w.ir)));
+    // Room for one envelope and a half: each page holds one.
+    const r = await inProcessRelay(w, 'sqlite', { limits: { fetchPageBytes: Math.floor(envs[0]!.bytes.length * 1.5) } });
+    try {
+      for (const e of envs) {
+        const res = await r.relay.app.inject({ method: 'POST', url: '/v1/submit', headers: { 'content-type': 'application/cbor' }, payload: submitBody(e, token(w.us, w.relay.origin, e)) });
+        expect(res.statusCode).toBe(200);
+      }
+      const pages: { n: number; more: unknown }[] = [];
+      let after = 0;
+      for (let i = 0; i < 5; i++) {
+        const req = signedRequest({ party: w.ir, path: '/v1/fetch', body: { after, limit: 10 } });
+        const body = decode((await r.relay.app.inject({ method: 'POST', url: '/v1/fetch', headers: req.headers, payload: req.payload })).rawPayload);
+        pages.push({ n: (body.items as CborMap[]).length, more: body.more });
+        after = body.next as number;
+        if (body.more !== true) break;
+      }
+      expect(pages).toEqual([{ n: 1, more: true }, { n: 1, more: true }, { n: 1, more: false }]);
+    } finally {
+      await r.close();
+    }
+  });
+});
+
 describe('retention', () => {
   it('deletes envelopes every enrolled desk confirmed, after the retention time, and remembers their ids', async () => {
     const w = await makeWorld();

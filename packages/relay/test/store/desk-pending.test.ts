@@ -35,6 +35,7 @@ interface RefEnvelope {
   from: string;
   to: string;
   station: number;
+  size: number;
 }
 
 interface RefDesk {
@@ -47,31 +48,45 @@ class Reference {
   readonly envelopes = new Map<number, RefEnvelope>();
   readonly desks = new Map<number, RefDesk>();
 
-  fetch(desk: number, party: string, after: number | undefined, limit: number): { items: [number, number][]; more: boolean } {
+  fetch(desk: number, party: string, after: number | undefined, limit: number, maxBytes = Infinity): { items: [number, number][]; more: boolean } {
     let d = this.desks.get(desk);
     if (d === undefined) {
       d = { lastSeq: 0, items: [] };
       this.desks.set(desk, d);
     }
     const out: [number, number][] = [];
+    // Items go in while their envelopes' bytes stay within maxBytes; the first always goes.
+    let bytes = 0;
+    const fits = (index: number): boolean => {
+      const size = this.envelopes.get(index)!.size;
+      if (out.length > 0 && bytes + size > maxBytes) return false;
+      bytes += size;
+      return true;
+    };
     if (after !== undefined) {
       const cursor = Math.min(after, d.lastSeq);
       for (const it of d.items) if (it.seq <= cursor) it.confirmed = true;
       const again = d.items.filter((it) => it.seq > cursor).map((it): [number, number] => [it.seq, it.index]);
-      if (again.length > limit) return { items: again.slice(0, limit), more: true };
-      out.push(...again);
+      for (const it of again.slice(0, limit)) {
+        if (!fits(it[1])) break;
+        out.push(it);
+      }
+      if (again.length > out.length) return { items: out, more: true };
     }
     const room = limit - out.length;
     const handed = new Set(d.items.map((it) => it.index));
     const pending = [...this.envelopes.values()]
       .filter((e) => !handed.has(e.index) && (e.to === party || (e.from === party && e.station !== desk)))
       .sort((a, b) => a.prec - b.prec || a.index - b.index);
+    let taken = 0;
     for (const e of pending.slice(0, room)) {
+      if (!fits(e.index)) break;
       d.lastSeq += 1;
       d.items.push({ seq: d.lastSeq, index: e.index, confirmed: false });
       out.push([d.lastSeq, e.index]);
+      taken++;
     }
-    return { items: out, more: pending.length > room };
+    return { items: out, more: pending.length > taken };
   }
 
   /** Retention: the envelope and every desk's item for it go; sequence numbers do not move. */
@@ -86,11 +101,12 @@ const envelopeArb = fc.record({
   from: fc.constantFrom(...PARTIES),
   to: fc.constantFrom(...PARTIES),
   station: fc.integer({ min: 0, max: STATIONS.length - 1 }),
+  size: fc.integer({ min: 1, max: 200 }),
 });
 
 type Op =
-  | { kind: 'commit'; envelopes: { prec: number; from: string; to: string; station: number }[]; gap: number; assign: boolean }
-  | { kind: 'fetch'; desk: number; asUs: boolean; mode: 'cursor' | 'replay' | 'push'; pick: number; limit: number }
+  | { kind: 'commit'; envelopes: { prec: number; from: string; to: string; station: number; size: number }[]; gap: number; assign: boolean }
+  | { kind: 'fetch'; desk: number; asUs: boolean; mode: 'cursor' | 'replay' | 'push'; pick: number; limit: number; maxBytes: number | null }
   | { kind: 'delete'; picks: number[] };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
@@ -104,6 +120,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       mode: fc.constantFrom('cursor' as const, 'replay' as const, 'push' as const),
       pick: fc.nat(),
       limit: fc.integer({ min: 1, max: 5 }),
+      maxBytes: fc.option(fc.integer({ min: 1, max: 600 })),
     }),
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), picks: fc.array(fc.nat(), { minLength: 1, maxLength: 3 }) }) },
@@ -131,9 +148,10 @@ describe.each(backends())('desk pending on %s', (backend) => {
     size = 0;
   }
 
-  function envelope(p: { prec: number; from: string; to: string; station: Uint8Array }): NewEnvelope {
+  function envelope(p: { prec: number; from: string; to: string; station: Uint8Array; size?: number }): NewEnvelope {
     const index = size++;
-    return { index, from: p.from, id: rnd(16), digest: rnd(32), bytes: rnd(64), to: p.to, prec: p.prec, created: T, size: 64, token: rnd(16), station: p.station, received: T, salt: rnd(32), receipt: `receipt ${index}` };
+    const bytes = p.size ?? 64;
+    return { index, from: p.from, id: rnd(16), digest: rnd(32), bytes: rnd(bytes), to: p.to, prec: p.prec, created: T, size: bytes, token: rnd(16), station: p.station, received: T, salt: rnd(32), receipt: `receipt ${index}` };
   }
 
   /** Envelope rows are all a fetch reads; the log's leaves and nodes are left out. */
@@ -203,8 +221,9 @@ describe.each(backends())('desk pending on %s', (backend) => {
             // A desk's cursor: the last sequence it saw, or any value up to past its last (a desk
             // that lost responses, or a confused one; the relay clamps it).
             const after = op.mode === 'push' ? undefined : op.mode === 'cursor' ? lastSeq : op.pick % (lastSeq + 3);
-            const want = ref.fetch(op.desk, party, after, op.limit);
-            const got = await store.fetchForDesk({ desk: DESKS[op.desk]!, party, after, limit: op.limit, now: T });
+            const maxBytes = op.maxBytes ?? undefined;
+            const want = ref.fetch(op.desk, party, after, op.limit, maxBytes);
+            const got = await store.fetchForDesk({ desk: DESKS[op.desk]!, party, after, limit: op.limit, ...(maxBytes === undefined ? {} : { maxBytes }), now: T });
             expect(page(got)).toEqual(want);
             expect(got.desk.lastSeq).toBe(ref.desks.get(op.desk)!.lastSeq);
             if (op.mode === 'push') {
@@ -330,7 +349,7 @@ describe.each(backends())('desk pending on %s', (backend) => {
     const envs = Array.from({ length: 10 }, (_, i) => envelope({ prec: i % 4, from: 'us', to: 'ir', station: rnd(32) }));
     await commit(envs.slice(0, 6));
     const ref = new Reference();
-    for (const e of envs) ref.envelopes.set(e.index, { index: e.index, prec: e.prec, from: e.from, to: e.to, station: -1 });
+    for (const e of envs) ref.envelopes.set(e.index, { index: e.index, prec: e.prec, from: e.from, to: e.to, station: -1, size: e.bytes.length });
     for (const e of envs.slice(6)) ref.envelopes.delete(e.index);
     expect(page(await store.fetchForDesk({ desk, party: 'ir', after: 0, limit: 4, now: T }))).toEqual(ref.fetch(0, 'ir', 0, 4));
     expect(page(await store.fetchForDesk({ desk, party: 'ir', after: 2, limit: 0, now: T }))).toEqual(ref.fetch(0, 'ir', 2, 0));
@@ -339,7 +358,7 @@ describe.each(backends())('desk pending on %s', (backend) => {
     expect(down.error).toBeUndefined();
     expect(down.results?.map((x) => x.migrationName)).toEqual(['0004_desk_pending']);
     await commit(envs.slice(6));
-    for (const e of envs.slice(6)) ref.envelopes.set(e.index, { index: e.index, prec: e.prec, from: e.from, to: e.to, station: -1 });
+    for (const e of envs.slice(6)) ref.envelopes.set(e.index, { index: e.index, prec: e.prec, from: e.from, to: e.to, station: -1, size: e.bytes.length });
     expect((await m.migrateToLatest()).error).toBeUndefined();
     // The desk's row from before: nothing scanned, nothing confirmed by a cursor as far as it knows.
     const row = await store.db.selectFrom('desks').select(['scanned_to', 'confirmed_to', 'scan_party']).where('desk', '=', Buffer.from(desk)).executeTakeFirstOrThrow();

@@ -58,7 +58,7 @@ export function registerReceiveRoutes(app: FastifyInstance, catalog: ApiCatalog,
       const body = req.body as PageBody;
       const v = await verify(ctx, req);
       await consumeNonce(ctx, v);
-      const r = await ctx.store.fetchForDesk({ desk: v.station, party: v.party.party, after: body.after, limit: body.limit, now: ctx.clock() });
+      const r = await ctx.store.fetchForDesk({ desk: v.station, party: v.party.party, after: body.after, limit: body.limit, maxBytes: ctx.limits.fetchPageBytes, now: ctx.clock() });
       ctx.metrics.delivered.inc(r.items.length);
       const next = r.items.reduce((m, it) => Math.max(m, it.seq), r.items.length === 0 ? body.after : 0);
       return sendCbor(reply, { items: r.items.map(fetchItem), next, more: r.more });
