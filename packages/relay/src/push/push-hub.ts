@@ -14,10 +14,9 @@
  * Memory stays bounded: a connection whose unsent bytes exceed the limit is dropped as a slow
  * consumer (it fetches with its cursor when it comes back), never buffered without bound.
  */
-import { encodeCbor, toHex, type CborMap } from '@backchannel/core';
+import { encodeCbor, equalBytes, toHex, type CborMap } from '@backchannel/core';
 import type { WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import { equalBytes } from '@backchannel/core';
 import type { CommittedRecords } from '../log/log-manager.js';
 import type { RelayMetrics } from '../metrics.js';
 import type { DeskAssignment, FetchResult, NewEnvelope, RelayStore, StoredDelivery } from '../store/relay-store.js';
