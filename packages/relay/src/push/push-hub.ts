@@ -37,6 +37,8 @@ interface Conn extends PushConnection {
    * while commits that do not concern the desk go by, and undefined while a pump runs.
    */
   caughtUp: { lastSeq: number; scannedTo: number } | undefined;
+  /** Assignments made in a commit whose frames are still to leave (`notify`), oldest first. */
+  unsent: DeskAssignment[];
 }
 
 const PUMP_PAGE = 100;
@@ -116,7 +118,7 @@ export class PushHub {
 
   /** Registers an authenticated connection and sends what is already pending for its desk. */
   add(p: PushConnection): void {
-    const c: Conn = { ...p, deskHex: toHex(p.desk), pumping: false, dirty: false, caughtUp: undefined };
+    const c: Conn = { ...p, deskHex: toHex(p.desk), pumping: false, dirty: false, caughtUp: undefined, unsent: [] };
     this.#conns.add(c);
     this.#metrics.pushConnections.set(this.#conns.size);
     p.socket.on('close', () => {
@@ -182,25 +184,44 @@ export class PushHub {
       l.push(d);
       bySender.set(d.from, l);
     }
+    const send: Conn[] = [];
     for (const c of this.#conns) {
       const a = planned.get(c);
-      if (a !== undefined && made.has(a)) this.#sendAssigned(c, a);
-      else if (concerns(c)) {
+      if (a !== undefined && made.has(a)) {
+        // Still caught up, at the assignment's state: the next batch's plan builds on it.
+        c.caughtUp = { lastSeq: a.lastSeq + a.envelopes.length, scannedTo: a.scanTo };
+        c.unsent.push(a);
+        send.push(c);
+      } else if (concerns(c)) {
         // Not made: the desk's state moved (a fetch), so the plan's view of it is stale.
         c.caughtUp = undefined;
         this.#pump(c);
       }
       for (const d of bySender.get(c.party) ?? []) this.#send(c, { type: 'delivery', item: deliveryItem(d) });
     }
+    // After the batch's receipts, whose replies are written once this turn's callbacks have
+    // run, as a pass's frames were: sent at once, ahead of them, one at a time was slower
+    // (p50 7.06 against 6.74 ms, means of four alternating runs) and 1,000/s reached 5 % less.
+    // A pass over the desk that sends before then sends these first (#flush), so frames keep
+    // the desk's sequence order.
+    if (send.length > 0) {
+      setImmediate(() => {
+        for (const c of send) this.#flush(c);
+      });
+    }
   }
 
-  /** Sends what a commit assigned to the desk; it is still caught up, at the assignment's state. */
-  #sendAssigned(c: Conn, a: DeskAssignment): void {
-    c.caughtUp = { lastSeq: a.lastSeq + a.envelopes.length, scannedTo: a.scanTo };
-    for (const [i, envelope] of a.envelopes.entries()) {
-      if (!this.#send(c, { type: 'envelope', item: fetchItem({ seq: a.lastSeq + 1 + i, assigned: a.assigned, envelope }) })) return;
-      this.#metrics.delivered.inc();
-      this.#metrics.assignedInCommit.inc();
+  /** Sends the desk's envelopes assigned in commits and not yet sent, in order. */
+  #flush(c: Conn): void {
+    const unsent = c.unsent;
+    if (unsent.length === 0) return;
+    c.unsent = [];
+    for (const a of unsent) {
+      for (const [i, envelope] of a.envelopes.entries()) {
+        if (!this.#send(c, { type: 'envelope', item: fetchItem({ seq: a.lastSeq + 1 + i, assigned: a.assigned, envelope }) })) return;
+        this.#metrics.delivered.inc();
+        this.#metrics.assignedInCommit.inc();
+      }
     }
   }
 
@@ -218,6 +239,7 @@ export class PushHub {
           for (;;) {
             if (!this.#conns.has(c)) return;
             const r = await this.#store.fetchForDesk({ desk: c.desk, party: c.party, after: undefined, limit: PUMP_PAGE, maxBytes: this.#pageBytes, now: this.#clock() });
+            this.#flush(c);
             for (const it of r.items) {
               if (!this.#send(c, { type: 'envelope', item: fetchItem(it) })) return;
               this.#metrics.delivered.inc();
