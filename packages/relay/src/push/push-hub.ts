@@ -7,7 +7,7 @@
  *
  * A desk that is caught up (its last pump left nothing pending, and none runs) is handed a
  * batch's envelopes inside the batch's own commit instead (`plan`, DeskAssignment in
- * relay-store.ts), where the store supports it: its frames leave with the receipts, and the
+ * relay-store.ts), where the store supports it: its frames leave right after the receipts, and the
  * pump's transaction, with its fsync, is not needed. The store makes such an assignment only
  * from the desk state the hub planned on, so a fetch in between makes it a pump as before.
  *
