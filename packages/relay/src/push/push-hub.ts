@@ -168,9 +168,10 @@ export class PushHub {
 
   /** Called after each group commit. */
   notify(records: CommittedRecords): void {
-    const planned = new Map(this.#planned);
-    this.#planned.clear();
-    if (this.#conns.size === 0) return;
+    if (this.#conns.size === 0) {
+      this.#planned.clear();
+      return;
+    }
     // Who the batch's envelopes are for, as a fetch hands them out: the recipient party's desks,
     // and the sending party's desks other than the one that sent it. A desk is not pumped for
     // what it sent itself: that pump was a write transaction, with its fsync, that handed
@@ -186,7 +187,7 @@ export class PushHub {
     }
     const send: Conn[] = [];
     for (const c of this.#conns) {
-      const a = planned.get(c);
+      const a = this.#planned.get(c);
       if (a !== undefined && made.has(a)) {
         // Still caught up, at the assignment's state: the next batch's plan builds on it.
         c.caughtUp = { lastSeq: a.lastSeq + a.envelopes.length, scannedTo: a.scanTo };
@@ -199,6 +200,7 @@ export class PushHub {
       }
       for (const d of bySender.get(c.party) ?? []) this.#send(c, { type: 'delivery', item: deliveryItem(d) });
     }
+    this.#planned.clear();
     // After the batch's receipts, whose replies are written once this turn's callbacks have
     // run, as a pass's frames were: sent at once, ahead of them, one at a time was slower
     // (p50 7.06 against 6.74 ms, means of four alternating runs) and 1,000/s reached 5 % less.
