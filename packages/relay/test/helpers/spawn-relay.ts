@@ -17,6 +17,16 @@ export interface RelayProcess {
   stop(): Promise<number | null>;
   /** kill -9 and wait for the process to be gone. */
   kill9(): Promise<void>;
+  /** Its memory right after a full garbage collection (bytes): live heap and buffers, and RSS. */
+  liveMemory(): Promise<LiveMemory>;
+}
+
+export interface LiveMemory {
+  rss: number;
+  heapUsed: number;
+  /** Memory outside V8's heap that JS objects hold, buffers included. */
+  external: number;
+  arrayBuffers: number;
 }
 
 export function processOptions(relay: RelayIdentity, db: string, parties: Party[], extra: Partial<RelayProcessOptions> = {}): RelayProcessOptions {
@@ -35,7 +45,7 @@ export function processOptions(relay: RelayIdentity, db: string, parties: Party[
 }
 
 export async function spawnRelay(options: RelayProcessOptions): Promise<RelayProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', FIXTURE], {
     cwd: REPO,
     env: { ...process.env, BACKCHANNEL_RELAY_OPTIONS: JSON.stringify(options) },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -43,8 +53,11 @@ export async function spawnRelay(options: RelayProcessOptions): Promise<RelayPro
   let err = '';
   child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => { resolve(code); }));
+  // Lines after the first answer liveMemory(), in order.
+  const memoryWaiters: ((m: LiveMemory) => void)[] = [];
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
+    let started = false;
     // Generous: on a loaded two-core machine tsx alone can take many seconds. A process that did not
     // start is killed, so it cannot hold the port (or the database) for the next attempt.
     const timer = setTimeout(() => {
@@ -53,10 +66,16 @@ export async function spawnRelay(options: RelayProcessOptions): Promise<RelayPro
     }, 60_000);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve((JSON.parse(out.slice(0, nl)) as { url: string }).url);
+      for (let nl = out.indexOf('\n'); nl >= 0; nl = out.indexOf('\n')) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        if (!started) {
+          started = true;
+          clearTimeout(timer);
+          resolve((JSON.parse(line) as { url: string }).url);
+        } else if (line.startsWith('{"memory":')) {
+          memoryWaiters.shift()?.((JSON.parse(line) as { memory: LiveMemory }).memory);
+        }
       }
     });
     void exited.then((code) => {
@@ -76,6 +95,19 @@ export async function spawnRelay(options: RelayProcessOptions): Promise<RelayPro
       child.kill('SIGKILL');
       await exited;
     },
+    liveMemory: async () =>
+      new Promise<LiveMemory>((resolve, reject) => {
+        const waiter = (m: LiveMemory): void => {
+          clearTimeout(timer);
+          resolve(m);
+        };
+        const timer = setTimeout(() => {
+          memoryWaiters.splice(memoryWaiters.indexOf(waiter), 1);
+          reject(new Error('relay process did not report its memory within 30 s'));
+        }, 30_000);
+        memoryWaiters.push(waiter);
+        child.kill('SIGUSR2');
+      }),
   };
 }
 
