@@ -19,6 +19,7 @@ import type { RelayLimits } from './options.js';
 import { PushHub } from './push/push-hub.js';
 import type { RelayStore } from './store/relay-store.js';
 import { CheckpointPublisher, type WitnessTarget } from './witness/publisher.js';
+import { sharedVerifyPool } from './verify/ed25519-pool.js';
 import { Witness, type WitnessConfig } from './witness/witness.js';
 
 export interface RelayDeps {
@@ -101,6 +102,8 @@ export async function createRelay(d: RelayDeps): Promise<Relay> {
       witnessing.publisher?.kick();
     },
     planAssignments: (envelopes, now) => push.plan(envelopes, now),
+    // Off the event loop when the pool is busy; alone, at once on this thread (no hand-off).
+    leaves: (openings) => sharedVerifyPool().leaves(openings, { inlineWhenIdle: true }),
     onCommitFailed: () => {
       push.commitFailed();
     },

@@ -73,6 +73,25 @@ const FIELD_PREFIXES = Object.fromEntries(LEAF_FIELDS.map((f) => [f, concatBytes
 /** "backchannel/v1/leaf" || 0x00 */
 const LEAF_PREFIX = concatBytes(utf8(LABELS.leaf), Uint8Array.of(0));
 
+/**
+ * The leaf's constant inputs, in LEAF_FIELDS order, as fresh copies: for code that computes
+ * leaves where this module cannot run (the relay's worker threads, which are plain JavaScript),
+ * so the construction's constants are written once, here. What it does with them must be
+ * commitLeaf's formula; the relay's tests hold the two side by side.
+ */
+export function leafHashConstants(): { fieldNames: Uint8Array[]; fieldPrefixes: Uint8Array[]; leafPrefix: Uint8Array } {
+  return {
+    fieldNames: LEAF_FIELDS.map((f) => FIELD_NAMES[f].slice()),
+    fieldPrefixes: LEAF_FIELDS.map((f) => FIELD_PREFIXES[f].slice()),
+    leafPrefix: LEAF_PREFIX.slice(),
+  };
+}
+
+/** A record's field values, encoded as its leaf hashes them, in LEAF_FIELDS order. */
+export function leafFieldValues(r: LeafRecord): Uint8Array[] {
+  return LEAF_FIELDS.map((f) => fieldValue(f, r));
+}
+
 export function fieldSalt(salt: Uint8Array, f: LeafField): Uint8Array {
   return hmacSha256(salt, FIELD_NAMES[f]);
 }

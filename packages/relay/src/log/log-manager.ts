@@ -102,6 +102,13 @@ export interface LogManagerOptions {
   planAssignments?: (envelopes: readonly NewEnvelope[], now: number) => DeskAssignment[];
   /** A commit that carried planned assignments failed: whether they were made is unknown. */
   onCommitFailed?: () => void;
+  /**
+   * Computes leaves (core's commitLeaf) elsewhere: a submission's leaf is known when it arrives
+   * (its time is its arrival), so it is started then, off the event loop (the verification
+   * pool's threads), and the group commit only collects it. Without it, or where it fails, the
+   * commit computes the leaf itself.
+   */
+  leaves?: (openings: readonly LeafOpening[]) => Promise<Uint8Array[]>;
   observer?: LogObserver;
 }
 
@@ -111,7 +118,7 @@ interface Waiter<T> {
 }
 
 type Pending =
-  | ({ kind: 'submit'; item: PendingSubmission } & Waiter<SubmitOutcome>)
+  | ({ kind: 'submit'; item: PendingSubmission; opening: LeafOpening; leaf: Promise<Uint8Array | undefined> | undefined } & Waiter<SubmitOutcome>)
   | ({ kind: 'deliver'; copy: DeliveredCopy } & Waiter<DeliveryOutcome>);
 
 function envelopeKey(from: string, id: Uint8Array): string {
@@ -206,8 +213,17 @@ export class LogManager {
   }
 
   submit(item: PendingSubmission): Promise<SubmitOutcome> {
+    const refused = this.#refusal();
+    if (refused !== undefined) return Promise.reject(refused);
+    const h = item.envelope.header;
+    const opening: LeafOpening = { salt: this.#random(32), type: 'submit', from: h.from, to: h.to, prec: precedenceCode(h.precedence), time: item.received, digest: item.envelope.digest, ref: item.token.hash };
+    // Never rejects: a leaf that could not be had here is computed at the commit.
+    const leaf = this.#o.leaves?.([opening]).then(
+      ([l]) => l,
+      () => undefined,
+    );
     return new Promise((resolve, reject) => {
-      this.#enqueue({ kind: 'submit', item, resolve, reject });
+      this.#enqueue({ kind: 'submit', item, opening, leaf, resolve, reject });
     });
   }
 
@@ -217,13 +233,17 @@ export class LogManager {
     });
   }
 
+  /** Why a record cannot join the queue now, if it cannot. */
+  #refusal(): RelayError | undefined {
+    if (this.#closed) return new RelayError('unavailable', 'the relay is shutting down');
+    if (this.#queue.length >= this.#o.queueDepth) return new RelayError('unavailable', 'the relay is saturated; retry shortly');
+    return undefined;
+  }
+
   #enqueue(p: Pending): void {
-    if (this.#closed) {
-      p.reject(new RelayError('unavailable', 'the relay is shutting down'));
-      return;
-    }
-    if (this.#queue.length >= this.#o.queueDepth) {
-      p.reject(new RelayError('unavailable', 'the relay is saturated; retry shortly'));
+    const refused = this.#refusal();
+    if (refused !== undefined) {
+      p.reject(refused);
       return;
     }
     this.#queue.push(p);
@@ -302,6 +322,8 @@ export class LogManager {
     const now = this.#o.clock();
     const start = this.#frontier.size;
     const openings: LeafOpening[] = [];
+    // Leaves under way elsewhere, by position in `openings` (LogManagerOptions.leaves).
+    const early: (Promise<Uint8Array | undefined> | undefined)[] = [];
     const envelopes: NewEnvelope[] = [];
     const deliveries: NewDelivery[] = [];
     const equivocations: Equivocation[] = [];
@@ -339,8 +361,9 @@ export class LogManager {
         continue;
       }
       const index = start + openings.length;
-      const opening: LeafOpening = { salt: this.#random(32), type: 'submit', from: h.from, to: h.to, prec: precedenceCode(h.precedence), time: received, digest: env.digest, ref: token.hash };
+      const { opening } = p;
       openings.push(opening);
+      early.push(p.leaf);
       const row: NewEnvelope = {
         index,
         from: h.from,
@@ -390,6 +413,7 @@ export class LogManager {
       const index = start + openings.length;
       const opening: LeafOpening = { salt: this.#random(32), type: 'delivery', from: c.from, to: c.to, prec: c.prec, time: now, digest: c.digest, ref: sha256(record) };
       openings.push(opening);
+      early.push(undefined);
       const row: NewDelivery = { index, envIndex: c.index, from: c.from, to: c.to, desk: c.desk, record, salt: opening.salt, receipt: '', created: now };
       deliveries.push(row);
       batchDeliveries.set(key, { waiters: [p], row });
@@ -403,7 +427,8 @@ export class LogManager {
       let nodes: CompletedNode[] = [];
       let frontier = this.#frontier;
       if (openings.length > 0) {
-        const leafBytes = openings.map(commitLeaf);
+        const got: (Uint8Array | undefined)[] = early.some((l) => l !== undefined) ? await Promise.all(early.map(async (l) => l)) : [];
+        const leafBytes = openings.map((o, i) => got[i] ?? commitLeaf(o));
         leaves = leafBytes.map((leaf, i) => ({ index: start + i, leaf }));
         const appended = appendLeaves(this.#frontier, leafBytes.map(hashLeaf));
         frontier = appended.frontier;

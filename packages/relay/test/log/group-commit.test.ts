@@ -5,7 +5,7 @@
  * tree does not match its last checkpoint, or a different log key, is refused at start.
  */
 import Database from 'better-sqlite3';
-import { Ed25519Key, openCheckpoint, openDeliveryRecord, parseTlogProof, parseVkey, sha256, verifyConsistency, verifyReceipt, fromBase64, type CborMap } from '@backchannel/core';
+import { Ed25519Key, commitLeaf, openCheckpoint, openDeliveryRecord, openSubmissionToken, parseEnvelope, parseTlogProof, parseVkey, sha256, verifyConsistency, verifyReceipt, fromBase64, type CborMap } from '@backchannel/core';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -219,6 +219,48 @@ describe('a full disk (SQLite max_page_count)', () => {
       expect(r.relay.ctx.log.size).toBe(before + 1);
     } finally {
       await r.close();
+    }
+  });
+});
+
+describe('leaves computed elsewhere', () => {
+  it('are collected by the commit, and a failure there leaves the commit to compute them', async () => {
+    const w = await makeWorld();
+    const db = sqliteDb();
+    const store = await openStore(db.url);
+    try {
+      const asked: number[] = [];
+      let fail = false;
+      const log = await LogManager.open({
+        store,
+        logKey: w.relay.logKey,
+        origin: w.relay.origin,
+        clock: Date.now,
+        batchSize: 10,
+        batchBytes: 1e6,
+        queueDepth: 10,
+        // A hasher elsewhere that answers late, then one that fails: the receipts must not tell.
+        leaves: async (openings) => {
+          asked.push(openings.length);
+          await new Promise((res) => setTimeout(res, 20));
+          if (fail) throw new Error('the threads are gone');
+          return openings.map(commitLeaf);
+        },
+      });
+      const vkey = parseVkey(w.relay.card.vkey);
+      for (const failing of [false, true]) {
+        fail = failing;
+        const envs = await Promise.all(Array.from({ length: 4 }, () => seal(w.us, w.ir)));
+        const outs = await Promise.all(envs.map((env) => log.submit({ envelope: parseEnvelope(env.bytes), token: openSubmissionToken(token(w.us, w.relay.origin, env)), received: Date.now() })));
+        outs.forEach((o, i) => {
+          expect(verifyReceipt(o.receipt, vkey, { type: 'submit', digest: envs[i]!.digest }).index).toBe(o.index);
+        });
+      }
+      expect(asked).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+      await log.close();
+    } finally {
+      await store.close();
+      await db.drop();
     }
   });
 });

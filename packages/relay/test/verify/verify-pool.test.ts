@@ -6,6 +6,8 @@
 import {
   Ed25519Key,
   LABELS,
+  RECORD_TYPES,
+  commitLeaf,
   decodeCbor,
   encodeCbor,
   isBackchannelError,
@@ -16,6 +18,7 @@ import {
   signStructure,
   verify,
   type CborMap,
+  type LeafOpening,
   type SealedEnvelope,
 } from '@backchannel/core';
 import fc from 'fast-check';
@@ -157,6 +160,60 @@ describe('the Ed25519 verification pool', () => {
     }
     expect(pool.threads).toBe(2);
     expect(await pool.verify(jobs)).toEqual(want);
+  });
+});
+
+/** Openings of every shape a relay makes and then some: any party ids, precedences, times up to 2^53. */
+const openingArb: fc.Arbitrary<LeafOpening> = fc.record({
+  salt: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+  type: fc.constantFrom(...RECORD_TYPES),
+  from: fc.string({ maxLength: 40 }),
+  to: fc.string({ maxLength: 40 }),
+  prec: fc.integer({ min: 0, max: 3 }),
+  time: fc.oneof(fc.integer({ min: 0, max: 2 ** 32 }), fc.maxSafeNat()),
+  digest: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+  ref: fc.uint8Array({ minLength: 32, maxLength: 32 }),
+});
+
+describe("the pool's log leaves", () => {
+  const pool = new Ed25519Pool({ threads: 2 });
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it('are core commitLeaf byte for byte, on worker threads, inline, and without threads', async () => {
+    const inline = new Ed25519Pool({ threads: 0 });
+    await fc.assert(
+      fc.asyncProperty(fc.array(openingArb, { minLength: 1, maxLength: 40 }), async (openings) => {
+        const want = openings.map(commitLeaf);
+        expect(await pool.leaves(openings)).toEqual(want);
+        expect(await pool.leaves(openings, { inlineWhenIdle: true })).toEqual(want);
+        expect(await inline.leaves(openings)).toEqual(want);
+      }),
+      { numRuns: 60 },
+    );
+    await inline.close();
+  });
+
+  it('travel beside verification jobs without mixing, and survive a worker that dies', async () => {
+    const openings = fc.sample(openingArb, { numRuns: 30, seed: 9 });
+    const leaves = openings.map(commitLeaf);
+    const jobs = jobsOfEveryKind();
+    const want = jobs.map(coreAnswer);
+    for (let round = 0; round < 3; round++) {
+      pool.crashWorkerForTests();
+      const [a, b, c, d] = await Promise.all([pool.leaves(openings), pool.verify(jobs), pool.leaves(openings.slice(3)), pool.verify(jobs.slice(2))]);
+      expect(a).toEqual(leaves);
+      expect(b).toEqual(want);
+      expect(c).toEqual(leaves.slice(3));
+      expect(d).toEqual(want.slice(2));
+    }
+    expect(pool.threads).toBe(2);
+  });
+
+  it('refuse a salt that is not 32 bytes as commitLeaf does', async () => {
+    const [o] = fc.sample(openingArb, { numRuns: 1, seed: 3 });
+    await expect(pool.leaves([o!, { ...o!, salt: new Uint8Array(31) }])).rejects.toThrow(/32 bytes/);
   });
 });
 
