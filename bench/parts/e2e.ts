@@ -16,6 +16,7 @@ import { openSender, relayCounter, rssMiB, startReceiver, startRelays, type Rece
 import { costTable, countCrypto, perNote, snapshot, type Phase } from '../support/note-cost.js';
 import { cryptoCosts } from './limits.js';
 import { tempDir } from '../support/procs.js';
+import { profiled } from '../support/profile.js';
 
 export const NOTE_BODY = 'x'.repeat(2048);
 const MAX_IN_FLIGHT = 256;
@@ -138,12 +139,15 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
   const single: number[] = [];
   const sentAt = new Map<string, number>();
   const s0 = await snapshot(counting.dir, pids);
-  const end = performance.now() + seconds * 1000;
-  while (performance.now() < end && single.length < 5000) {
-    const res = await sendOne(desk, via, sentAt);
-    if (res === undefined || !(await rx.waitFor(res.id, 1, 10_000))) continue;
-    single.push(rx.copies.get(res.id)!.get('ch')! - sentAt.get(res.id)!);
-  }
+  const inspectable = [relays[0]!.inspect, rx.inspect];
+  await profiled('e2e-single', 'sender', inspectable, async () => {
+    const end = performance.now() + seconds * 1000;
+    while (performance.now() < end && single.length < 5000) {
+      const res = await sendOne(desk, via, sentAt);
+      if (res === undefined || !(await rx.waitFor(res.id, 1, 10_000))) continue;
+      single.push(rx.copies.get(res.id)!.get('ch')! - sentAt.get(res.id)!);
+    }
+  });
   phases.push({ key: 'single', label: 'one at a time', cost: perNote(s0, await snapshot(counting.dir, pids), single.length) });
   const rows: (string | number)[][] = [];
   const s1 = summarize(single);
@@ -157,7 +161,7 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
     process.stderr.write(`  FLASH at ${rate}/s offered …\n`);
     // Counted at the target's load only: a snapshot waits for the processes to settle.
     const before = rate === 1000 ? await snapshot(counting.dir, pids) : undefined;
-    const l = await offeredLoad(desk, rx, via, rate, seconds);
+    const l = await profiled(`e2e-r${rate}`, 'sender', inspectable, () => offeredLoad(desk, rx, via, rate, seconds));
     if (before !== undefined) phases.push({ key: `r${rate}`, label: `${fmtNum(rate)}/s offered`, cost: perNote(before, await snapshot(counting.dir, pids), l.sent) });
     const s = summarize(l.latencies);
     r.metrics[`e2e.r${rate}.p50`] = s.p50;

@@ -10,6 +10,7 @@ import { concurrentFor, fmtNum, type BenchOptions, type PartReport } from '../li
 import { openSender, startReceiver, startRelays } from '../support/e2e-world.js';
 import { costTable, countCrypto, perNote, snapshot } from '../support/note-cost.js';
 import { tempDir } from '../support/procs.js';
+import { profiled } from '../support/profile.js';
 import { runMicro } from './micro.js';
 import { NOTE_BODY } from './e2e.js';
 import { cryptoCosts } from './limits.js';
@@ -32,7 +33,7 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
   });
   const queued = q.ops - failed;
   const before = await snapshot(counting.dir, pids);
-  const s = await rx.sync();
+  const s = await profiled('sync', 'sender', [relays[0]!.inspect, rx.inspect], () => rx.sync());
   const cost = perNote(before, await snapshot(counting.dir, pids), s.delivered);
   if (!s.ok) r.notes.push('sync: a relay reported a failure during the timed sync.');
   r.metrics['station.queue.perSecond'] = queued / q.seconds;

@@ -12,6 +12,7 @@ import type { RelayLimits } from '../../packages/relay/src/index.js';
 import type { RelayProcessOptions } from '../../packages/relay/test/fixtures/relay-process.js';
 import { Station } from '../../packages/station/src/index.js';
 import { freePort, onCleanup, startChild, tempDir, waitUntil } from './procs.js';
+import { inspectArgs, type Inspectable } from './profile.js';
 import { worldParty, worldRelay, worldTime, type WorldRelay } from './world.js';
 
 /** The relay as a process of its own: the relay's test fixture, which prints `{"url": …, "port": …}` once it listens. */
@@ -24,6 +25,8 @@ export interface BenchRelay extends WorldRelay {
   port: number;
   pid: number | undefined;
   proxy: FaultProxy | undefined;
+  /** Its inspector, when profiling is on (support/profile.ts). */
+  inspect: Inspectable | undefined;
   stop: () => Promise<void>;
 }
 
@@ -49,7 +52,8 @@ export async function startRelays(ids: readonly string[], dir: string, opts: { p
         limits: LOAD_LIMITS,
         mandate: [{ card: us.card }, { card: ir.card }],
       };
-      const child = startChild(process.execPath, ['--import', 'tsx', RELAY_PROCESS], {
+      const inspect = await inspectArgs(`relay-${id}`);
+      const child = startChild(process.execPath, [...inspect.args, '--import', 'tsx', RELAY_PROCESS], {
         env: { ...process.env, BACKCHANNEL_RELAY_OPTIONS: JSON.stringify(options) },
       });
       await waitUntil(`relay ${id} to listen`, () => {
@@ -64,7 +68,7 @@ export async function startRelays(ids: readonly string[], dir: string, opts: { p
         onCleanup(() => p.close());
         proxy = p;
       }
-      return { ...w, port, pid: child.child.pid, proxy, stop: () => child.stop() };
+      return { ...w, port, pid: child.child.pid, proxy, inspect: inspect.target, stop: () => child.stop() };
     }),
   );
 }
@@ -108,6 +112,8 @@ const CLOCK_TICKS = 100;
 export interface Receiver {
   /** The desk's process. */
   pid: number | undefined;
+  /** Its inspector, when profiling is on (support/profile.ts). */
+  inspect: Inspectable | undefined;
   /** Wall-clock receipt times of valid note copies: id → relay → ms. */
   copies: Map<string, Map<string, number>>;
   /** Resolves when a copy of `id` has arrived (from any relay, or from `count` relays). */
@@ -118,8 +124,9 @@ export interface Receiver {
 
 export async function startReceiver(relays: readonly BenchRelay[], dir: string, watch: boolean): Promise<Receiver> {
   const us = await worldParty('us');
+  const inspect = await inspectArgs('receiver');
   const child = fork(join(import.meta.dirname, 'receiver-child.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: [...inspect.args, '--import', 'tsx'],
     env: { ...process.env, BENCH_RECEIVER: JSON.stringify({ dir, relays: relays.map((r) => r.card), senderCard: us.card, watch }) },
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
   });
@@ -162,6 +169,7 @@ export async function startReceiver(relays: readonly BenchRelay[], dir: string, 
   });
   return {
     pid: child.pid,
+    inspect: inspect.target,
     copies,
     waitFor: (id, count = 1, timeoutMs = 30_000) => {
       if ((copies.get(id)?.size ?? 0) >= count) return Promise.resolve(true);
