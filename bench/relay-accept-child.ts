@@ -11,7 +11,7 @@
  * Raw HTTP/1.1 on node:net keeps the generator's own cost per request small, so most of the
  * two cores are left to the relay.
  */
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
@@ -24,6 +24,29 @@ type Msg = { type: string } & Record<string, unknown>;
 
 function send(m: Msg): void {
   process.send?.(m);
+}
+
+/**
+ * Scheduler time of this process's threads, ns (Linux /proc/.../schedstat): on a CPU, and
+ * runnable but waiting for one. The main thread's tid is the pid. Zeros where it cannot be read.
+ */
+function schedNs(): { mainCpu: number; mainWait: number; allWait: number } {
+  const read = (tid: string): [number, number] => {
+    try {
+      const [cpu, wait] = readFileSync(`/proc/${process.pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+      return [cpu ?? 0, wait ?? 0];
+    } catch {
+      return [0, 0];
+    }
+  };
+  const [mainCpu, mainWait] = read(String(process.pid));
+  let allWait = 0;
+  try {
+    for (const tid of readdirSync(`/proc/${process.pid}/task`)) allWait += read(tid)[1];
+  } catch {
+    // Not Linux: no figures.
+  }
+  return { mainCpu, mainWait, allWait };
 }
 
 function cpuMicros(): number {
@@ -49,7 +72,7 @@ async function runRelay(): Promise<void> {
     mandate: await relayMandate(),
   });
   process.on('message', (m: Msg) => {
-    if (m.type === 'mark') send({ type: 'mark', cpu: cpuMicros(), system: process.cpuUsage().system, t: performance.now(), elu: performance.eventLoopUtilization().active });
+    if (m.type === 'mark') send({ type: 'mark', cpu: cpuMicros(), system: process.cpuUsage().system, t: performance.now(), elu: performance.eventLoopUtilization().active, sched: schedNs() });
     if (m.type === 'memory') {
       // After a full collection (the child runs with --expose-gc), so the heap figure is what is live.
       (globalThis as { gc?: () => void }).gc?.();

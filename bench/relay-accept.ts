@@ -235,7 +235,7 @@ export async function measureAccept(o: AcceptOptions): Promise<AcceptResult> {
     const pg0 = o.backend === 'postgres' ? await serverCpuMicros(db.url) : undefined;
     const mark0 = nextMessage(relay, 'mark', relayErr);
     relay.send({ type: 'mark' });
-    const r0 = (await mark0) as unknown as { cpu: number; system: number; t: number; elu: number };
+    const r0 = (await mark0) as unknown as Mark;
     const result = nextMessage(load, 'result', loadErr);
     load.send({ type: 'go' });
     const r = (await result) as unknown as {
@@ -251,7 +251,7 @@ export async function measureAccept(o: AcceptOptions): Promise<AcceptResult> {
     };
     const mark1 = nextMessage(relay, 'mark', relayErr);
     relay.send({ type: 'mark' });
-    const r1 = (await mark1) as unknown as { cpu: number; system: number; t: number; elu: number };
+    const r1 = (await mark1) as unknown as Mark;
     const pg1 = pg0 === undefined ? undefined : await serverCpuMicros(db.url);
 
     // Every receipt was for a new, distinct index; a sample verifies in full.
@@ -270,6 +270,7 @@ export async function measureAccept(o: AcceptOptions): Promise<AcceptResult> {
     const notes = [
       `${perEnvelope.toFixed(0)} µs relay CPU per envelope (${(((r1.system - r0.system) / Math.max(1, relayCpu)) * 100).toFixed(0)}% system) = ${(perEnvelope / yardstick).toFixed(1)} Ed25519 verifications at ${yardstick.toFixed(0)} µs each now`,
       `event loop busy ${(((r1.elu - r0.elu) * 1000) / Math.max(1, r.accepted)).toFixed(0)} µs per envelope`,
+      ...schedNote(r0.sched, r1.sched, r.accepted),
       `${r.samples.length} receipts verified`,
     ];
     if (r.exhausted) notes.push(`stopped early: all ${corpus.count - warmup} envelopes sent`);
@@ -289,6 +290,25 @@ export async function measureAccept(o: AcceptOptions): Promise<AcceptResult> {
   } finally {
     await stopRun(relay, load, db);
   }
+}
+
+interface Mark {
+  cpu: number;
+  system: number;
+  t: number;
+  elu: number;
+  sched: { mainCpu: number; mainWait: number; allWait: number };
+}
+
+/**
+ * The relay's main thread, from the scheduler: its time on a CPU, and its time runnable but
+ * waiting for one, per envelope. The event loop's busy time counts both; only the first is
+ * work. The second (and the same of every thread) is what sharing two cores costs.
+ */
+function schedNote(a: Mark['sched'], b: Mark['sched'], accepted: number): string[] {
+  if (b.mainCpu === 0) return [];
+  const per = (ns: number): string => (ns / 1000 / Math.max(1, accepted)).toFixed(0);
+  return [`main thread ${per(b.mainCpu - a.mainCpu)} µs on a CPU and ${per(b.mainWait - a.mainWait)} µs waiting for one per envelope (all threads waited ${per(b.allWait - a.allWait)} µs)`];
 }
 
 /** Ends a run: the load generator killed, the relay asked to stop (so a CPU profile is written), the database dropped. */
