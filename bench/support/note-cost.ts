@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fmtNum, type PartReport } from '../lib.js';
-import { cpuMs } from './e2e-world.js';
+import { cpuMs, runQueueWaitNs } from './e2e-world.js';
 import { tempDir } from './procs.js';
 
 /** The counter every process of a note's path loads when `countCrypto` is on (crypto-count.js). */
@@ -66,11 +66,13 @@ export function cryptoCounts(dir: string, pid: number | undefined): CryptoCounts
 
 const PROCESSES = ['sender', 'relay', 'receiver'] as const;
 export type Proc = (typeof PROCESSES)[number];
-export type Snapshot = Record<Proc, { cpu: number | undefined; ops: CryptoCounts }>;
+export type Snapshot = Record<Proc, { cpu: number | undefined; wait: Map<string, number> | undefined; ops: CryptoCounts }>;
 
 /** What the three processes of a note's path spent over a phase, per note: CPU and the operations crypto-count.js counted. */
 export interface PhaseCost {
   cpuMs: Record<Proc, number | undefined>;
+  /** Time its threads were runnable but waiting for a CPU (threads alive at the end of the phase). */
+  waitMs: Record<Proc, number | undefined>;
   ops: Record<Proc, CryptoCounts>;
 }
 
@@ -81,17 +83,21 @@ const SETTLE_MS = 400;
 export async function snapshot(dir: string, pids: Record<Proc, number | undefined>): Promise<Snapshot> {
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const out = {} as Snapshot;
-  for (const p of PROCESSES) out[p] = { cpu: cpuMs(pids[p]), ops: cryptoCounts(dir, pids[p]) };
+  for (const p of PROCESSES) out[p] = { cpu: cpuMs(pids[p]), wait: runQueueWaitNs(pids[p]), ops: cryptoCounts(dir, pids[p]) };
   return out;
 }
 
 export function perNote(a: Snapshot, b: Snapshot, notes: number): PhaseCost {
   const n = Math.max(1, notes);
-  const cost: PhaseCost = { cpuMs: { sender: undefined, relay: undefined, receiver: undefined }, ops: {} as Record<Proc, CryptoCounts> };
+  const cost: PhaseCost = { cpuMs: { sender: undefined, relay: undefined, receiver: undefined }, waitMs: { sender: undefined, relay: undefined, receiver: undefined }, ops: {} as Record<Proc, CryptoCounts> };
   for (const p of PROCESSES) {
     const c0 = a[p].cpu;
     const c1 = b[p].cpu;
     cost.cpuMs[p] = c0 === undefined || c1 === undefined ? undefined : (c1 - c0) / n;
+    const w0 = a[p].wait;
+    const w1 = b[p].wait;
+    // A thread started during the phase waited all its recorded time within it.
+    if (w0 !== undefined && w1 !== undefined) cost.waitMs[p] = [...w1].reduce((sum, [tid, ns]) => sum + ns - (w0.get(tid) ?? 0), 0) / 1e6 / n;
     cost.ops[p] = { sign: (b[p].ops.sign - a[p].ops.sign) / n, verify: (b[p].ops.verify - a[p].ops.verify) / n, x25519: (b[p].ops.x25519 - a[p].ops.x25519) / n };
   }
   return cost;
@@ -110,6 +116,7 @@ export function costTable(part: string, phases: readonly Phase[], costs: { signU
   const notes: string[] = [];
   for (const { key, label, cost: c } of phases) {
     let cpuTotal = 0;
+    let waitTotal = 0;
     let cryptoTotal = 0;
     const sum: CryptoCounts = { sign: 0, verify: 0, x25519: 0 };
     for (const p of PROCESSES) {
@@ -117,15 +124,19 @@ export function costTable(part: string, phases: readonly Phase[], costs: { signU
       const crypto = (o.sign * costs.signUs + o.verify * costs.verifyUs + o.x25519 * costs.x25519Us) / 1000;
       const cpu = c.cpuMs[p];
       cpuTotal += cpu ?? NaN;
+      const wait = c.waitMs[p];
+      waitTotal += wait ?? NaN;
       cryptoTotal += crypto;
       sum.sign += o.sign;
       sum.verify += o.verify;
       sum.x25519 += o.x25519;
-      rows.push([label, p, fmtNum(cpu), o.sign.toFixed(2), o.verify.toFixed(2), o.x25519.toFixed(2), fmtNum(crypto), cpu === undefined ? '—' : `${((crypto / cpu) * 100).toFixed(0)} %`]);
+      rows.push([label, p, fmtNum(cpu), fmtNum(wait), o.sign.toFixed(2), o.verify.toFixed(2), o.x25519.toFixed(2), fmtNum(crypto), cpu === undefined ? '—' : `${((crypto / cpu) * 100).toFixed(0)} %`]);
       if (cpu !== undefined) r.metrics[`${part}.${key}.${p}.cpuMs`] = cpu;
+      if (wait !== undefined) r.metrics[`${part}.${key}.${p}.waitMs`] = wait;
     }
-    rows.push([label, 'all three', fmtNum(cpuTotal), sum.sign.toFixed(2), sum.verify.toFixed(2), sum.x25519.toFixed(2), fmtNum(cryptoTotal), `${((cryptoTotal / cpuTotal) * 100).toFixed(0)} %`]);
+    rows.push([label, 'all three', fmtNum(cpuTotal), fmtNum(waitTotal), sum.sign.toFixed(2), sum.verify.toFixed(2), sum.x25519.toFixed(2), fmtNum(cryptoTotal), `${((cryptoTotal / cpuTotal) * 100).toFixed(0)} %`]);
     if (Number.isFinite(cpuTotal)) r.metrics[`${part}.${key}.cpuMs`] = cpuTotal;
+    if (Number.isFinite(waitTotal)) r.metrics[`${part}.${key}.waitMs`] = waitTotal;
     r.metrics[`${part}.${key}.cryptoMs`] = cryptoTotal;
     // N cores give N × 1,000 ms of CPU a second.
     const cores = availableParallelism();
@@ -133,9 +144,10 @@ export function costTable(part: string, phases: readonly Phase[], costs: { signU
   }
   r.tables.push({
     title: "Where a note's CPU goes: per note, CPU of each process (all threads) and its Ed25519 and X25519 operations",
-    columns: ['phase', 'process', 'CPU ms', 'Ed25519 signatures', 'Ed25519 verifications', 'X25519', 'these, priced (ms)', 'share of CPU'],
+    columns: ['phase', 'process', 'CPU ms', 'waiting for a CPU ms', 'Ed25519 signatures', 'Ed25519 verifications', 'X25519', 'these, priced (ms)', 'share of CPU'],
     rows,
     notes: [
+      'Waiting for a CPU: the time the process\'s threads were runnable but not running (the scheduler\'s run-queue delay, /proc/<pid>/task/<tid>/schedstat), per note: what sharing the cores between the three processes and their threads costs the path, beside the work itself.',
       `Operations counted in every thread of the three processes (bench/support/crypto-count.js) and priced at this part's own measure of one core: sign ${fmtNum(costs.signUs)} µs, verify ${fmtNum(costs.verifyUs)} µs, X25519 ${fmtNum(costs.x25519Us)} µs. Per note of the phase (sent, or synced), including the work it causes: its delivery record, the end-to-end acknowledgement it shares with others, checkpoints.`,
       ...notes,
     ],
