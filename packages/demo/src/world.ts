@@ -8,12 +8,12 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ed25519Key, createParty, deriveOrigin, makeRelayCard, parsePartyCard, partyCardJson, systemRandom, toHex, type NewParty, type PartyCardJson, type RelayCardJson, type SignerSpec } from '@backchannel/core';
 import { FaultProxy } from '@backchannel/faults';
+import { freePort } from '@backchannel/relay/testing';
 import { Station, type StationKeys } from '@backchannel/station';
 import type { RunnerConfig, RunnerReply, RunnerRequest } from './runner-protocol.js';
 
@@ -57,20 +57,6 @@ export interface WorldOptions {
 
 const RUNNER = fileURLToPath(new URL('./relay-runner.ts', import.meta.url));
 const STARTUP_MS = 30_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      s.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
