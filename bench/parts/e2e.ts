@@ -58,6 +58,16 @@ async function sendOne(desk: Station, via: readonly string[], sent: Map<string, 
  */
 export const WARM_UP_NOTES = 3000;
 
+/**
+ * Then notes one at a time, untimed, before the timed one-at-a-time phase. One note at a time
+ * runs paths that the warm-up at load barely does (a verification in line while the pool is
+ * idle, batches of one, a push frame per commit), and V8 was still optimizing them for the
+ * first time: measured after the 3,000 notes, ~30 optimizations a second in the relay, and CPU
+ * a note in the three processes falling from 12.7 to 8.2 ms, one at a time, over its first
+ * 70 s (p50 ~9 to ~6.4 ms). A desk or relay in service is past that.
+ */
+export const WARM_UP_SINGLE_SECONDS = 30;
+
 export async function warmUp(desk: Station, rx: Receiver, via: readonly string[], notes: number, copiesEach = 1): Promise<void> {
   process.stderr.write(`  warming up with ${notes} notes …\n`);
   const ids: string[] = [];
@@ -72,6 +82,18 @@ export async function warmUp(desk: Station, rx: Receiver, via: readonly string[]
   );
   const end = Date.now() + 60_000;
   for (const id of ids) if (!(await rx.waitFor(id, copiesEach, Math.max(1, end - Date.now())))) break;
+}
+
+/** Notes one at a time for `seconds` (at most 5,000): each sent once the previous one's copy is in. Their latencies. */
+async function oneAtATime(desk: Station, rx: Receiver, via: readonly string[], seconds: number, sentAt: Map<string, number>): Promise<number[]> {
+  const out: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end && out.length < 5000) {
+    const res = await sendOne(desk, via, sentAt);
+    if (res === undefined || !(await rx.waitFor(res.id, 1, 10_000))) continue;
+    out.push(rx.copies.get(res.id)!.get(via[0]!)! - sentAt.get(res.id)!);
+  }
+  return out;
 }
 
 /** Open loop at `rate` notes/s for `seconds`, then waits (bounded) for the copies. */
@@ -134,6 +156,8 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
   const seconds = opts.quick ? 2 : 6;
 
   await warmUp(desk, rx, via, opts.quick ? 500 : WARM_UP_NOTES);
+  process.stderr.write(`  warming up one note at a time for ${opts.quick ? 3 : WARM_UP_SINGLE_SECONDS} s …\n`);
+  await oneAtATime(desk, rx, via, opts.quick ? 3 : WARM_UP_SINGLE_SECONDS, new Map<string, number>());
 
   // One at a time.
   const single: number[] = [];
@@ -141,12 +165,7 @@ export async function run(opts: BenchOptions): Promise<PartReport> {
   const s0 = await snapshot(counting.dir, pids);
   const inspectable = [relays[0]!.inspect, rx.inspect];
   await profiled('e2e-single', 'sender', inspectable, async () => {
-    const end = performance.now() + seconds * 1000;
-    while (performance.now() < end && single.length < 5000) {
-      const res = await sendOne(desk, via, sentAt);
-      if (res === undefined || !(await rx.waitFor(res.id, 1, 10_000))) continue;
-      single.push(rx.copies.get(res.id)!.get('ch')! - sentAt.get(res.id)!);
-    }
+    single.push(...(await oneAtATime(desk, rx, via, seconds, sentAt)));
   });
   phases.push({ key: 'single', label: 'one at a time', cost: perNote(s0, await snapshot(counting.dir, pids), single.length) });
   const rows: (string | number)[][] = [];
