@@ -11,12 +11,13 @@
  * Raw HTTP/1.1 on node:net keeps the generator's own cost per request small, so most of the
  * two cores are left to the relay.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { LABELS, decodeCbor, encodeCbor, sha256, signSubmissionToken, type CborMap } from '../packages/core/src/index.js';
 import { startRelay } from '../packages/relay/src/index.js';
+import { threadTimes } from './support/schedstat.js';
 import { sealSubmission } from './support/submission.js';
 import { ACCEPT_LIMITS, benchParties, benchRelay, noteBody, readCorpus, relayMandate } from './relay-accept-world.js';
 
@@ -26,27 +27,13 @@ function send(m: Msg): void {
   process.send?.(m);
 }
 
-/**
- * Scheduler time of this process's threads, ns (Linux /proc/.../schedstat): on a CPU, and
- * runnable but waiting for one. The main thread's tid is the pid. Zeros where it cannot be read.
- */
+/** Scheduler time of this process's threads, ns: the main thread's on a CPU and waiting for one, and all threads' waits. Zeros where it cannot be read. */
 function schedNs(): { mainCpu: number; mainWait: number; allWait: number } {
-  const read = (tid: string): [number, number] => {
-    try {
-      const [cpu, wait] = readFileSync(`/proc/${process.pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
-      return [cpu ?? 0, wait ?? 0];
-    } catch {
-      return [0, 0];
-    }
-  };
-  const [mainCpu, mainWait] = read(String(process.pid));
+  const t = threadTimes(process.pid);
+  const main = t?.get(String(process.pid));
   let allWait = 0;
-  try {
-    for (const tid of readdirSync(`/proc/${process.pid}/task`)) allWait += read(tid)[1];
-  } catch {
-    // Not Linux: no figures.
-  }
-  return { mainCpu, mainWait, allWait };
+  for (const x of t?.values() ?? []) allWait += x.waitNs;
+  return { mainCpu: main?.cpuNs ?? 0, mainWait: main?.waitNs ?? 0, allWait };
 }
 
 function cpuMicros(): number {

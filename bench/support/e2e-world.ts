@@ -4,7 +4,7 @@
  * the sending desk (`us`) in this process. Everything is stopped at the part's cleanup.
  */
 import { fork } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FaultProxy } from '../../packages/faults/src/index.js';
 import { toHex } from '../../packages/core/src/index.js';
@@ -108,28 +108,6 @@ export function cpuMs(pid: number | undefined): number | undefined {
 }
 // USER_HZ: 100 on every Linux ABI that Node runs on.
 const CLOCK_TICKS = 100;
-
-/**
- * How long each thread of a process has been runnable but waiting for a CPU, ns, by thread id
- * (Linux /proc/<pid>/task/<tid>/schedstat, the scheduler's run-queue delay), or undefined where
- * it cannot be read.
- */
-export function runQueueWaitNs(pid: number | undefined): Map<string, number> | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const out = new Map<string, number>();
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      try {
-        out.set(tid, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]));
-      } catch {
-        // the thread ended between the listing and the read
-      }
-    }
-    return out;
-  } catch {
-    return undefined;
-  }
-}
 
 export interface Receiver {
   /** The desk's process. */

@@ -10,7 +10,8 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fmtNum, type PartReport } from '../lib.js';
-import { cpuMs, runQueueWaitNs } from './e2e-world.js';
+import { cpuMs } from './e2e-world.js';
+import { threadTimes } from './schedstat.js';
 import { tempDir } from './procs.js';
 
 /** The counter every process of a note's path loads when `countCrypto` is on (crypto-count.js). */
@@ -66,7 +67,7 @@ export function cryptoCounts(dir: string, pid: number | undefined): CryptoCounts
 
 const PROCESSES = ['sender', 'relay', 'receiver'] as const;
 export type Proc = (typeof PROCESSES)[number];
-export type Snapshot = Record<Proc, { cpu: number | undefined; wait: Map<string, number> | undefined; ops: CryptoCounts }>;
+export type Snapshot = Record<Proc, { cpu: number | undefined; threads: ReturnType<typeof threadTimes>; ops: CryptoCounts }>;
 
 /** What the three processes of a note's path spent over a phase, per note: CPU and the operations crypto-count.js counted. */
 export interface PhaseCost {
@@ -83,7 +84,7 @@ const SETTLE_MS = 400;
 export async function snapshot(dir: string, pids: Record<Proc, number | undefined>): Promise<Snapshot> {
   await new Promise((r) => setTimeout(r, SETTLE_MS));
   const out = {} as Snapshot;
-  for (const p of PROCESSES) out[p] = { cpu: cpuMs(pids[p]), wait: runQueueWaitNs(pids[p]), ops: cryptoCounts(dir, pids[p]) };
+  for (const p of PROCESSES) out[p] = { cpu: cpuMs(pids[p]), threads: threadTimes(pids[p]), ops: cryptoCounts(dir, pids[p]) };
   return out;
 }
 
@@ -94,10 +95,10 @@ export function perNote(a: Snapshot, b: Snapshot, notes: number): PhaseCost {
     const c0 = a[p].cpu;
     const c1 = b[p].cpu;
     cost.cpuMs[p] = c0 === undefined || c1 === undefined ? undefined : (c1 - c0) / n;
-    const w0 = a[p].wait;
-    const w1 = b[p].wait;
+    const t0 = a[p].threads;
+    const t1 = b[p].threads;
     // A thread started during the phase waited all its recorded time within it.
-    if (w0 !== undefined && w1 !== undefined) cost.waitMs[p] = [...w1].reduce((sum, [tid, ns]) => sum + ns - (w0.get(tid) ?? 0), 0) / 1e6 / n;
+    if (t0 !== undefined && t1 !== undefined) cost.waitMs[p] = [...t1].reduce((sum, [tid, t]) => sum + t.waitNs - (t0.get(tid)?.waitNs ?? 0), 0) / 1e6 / n;
     cost.ops[p] = { sign: (b[p].ops.sign - a[p].ops.sign) / n, verify: (b[p].ops.verify - a[p].ops.verify) / n, x25519: (b[p].ops.x25519 - a[p].ops.x25519) / n };
   }
   return cost;
