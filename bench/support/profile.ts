@@ -88,10 +88,13 @@ export async function profiled<T>(phase: string, self: string, children: readonl
   if (PROFILE_DIR === undefined) return fn();
   const targets = children.filter((c): c is Inspectable => c !== undefined);
   const recorders = await Promise.all([recordSelf(), ...targets.map(recordChild)]);
-  const result = await fn();
-  const names = [self, ...targets.map((t) => t.name)];
-  const profiles = await Promise.all(recorders.map((r) => r.stop()));
-  profiles.forEach((p, i) => { writeFileSync(join(PROFILE_DIR, `${phase}-${names[i]}.cpuprofile`), JSON.stringify(p)); });
-  process.stderr.write(`  CPU profiles of ${phase} written to ${PROFILE_DIR}\n`);
-  return result;
+  try {
+    return await fn();
+  } finally {
+    // Also when the phase failed: its profile is then the one worth reading.
+    const names = [self, ...targets.map((t) => t.name)];
+    const profiles = await Promise.all(recorders.map((r) => r.stop()));
+    profiles.forEach((p, i) => { writeFileSync(join(PROFILE_DIR, `${phase}-${names[i]}.cpuprofile`), JSON.stringify(p)); });
+    process.stderr.write(`  CPU profiles of ${phase} written to ${PROFILE_DIR}\n`);
+  }
 }
