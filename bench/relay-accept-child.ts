@@ -16,8 +16,9 @@ import { connect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { LABELS, decodeCbor, encodeCbor, sha256, signSubmissionToken, type CborMap } from '../packages/core/src/index.js';
-import { startRelay } from '../packages/relay/src/index.js';
+import { DEFAULT_LIMITS, startRelay } from '../packages/relay/src/index.js';
 import { threadTimes } from './support/schedstat.js';
+import { startStackFloor } from './support/stack-floor.js';
 import { sealSubmission } from './support/submission.js';
 import { ACCEPT_LIMITS, benchParties, benchRelay, noteBody, readCorpus, relayMandate } from './relay-accept-world.js';
 
@@ -77,6 +78,24 @@ async function runRelay(): Promise<void> {
     }
   });
   send({ type: 'listening', url: relay.url, port: relay.port });
+}
+
+/** The stack's floor (support/stack-floor.ts) in place of the relay, with the relay's marks. */
+async function runFloor(): Promise<void> {
+  const floor = await startStackFloor({ db: process.env.BC_ACCEPT_DB!, bodyLimit: DEFAULT_LIMITS.submitBodyBytes, commitOn: process.env.BC_FLOOR_COMMIT === 'loop' ? 'loop' : 'thread' });
+  process.on('message', (m: Msg) => {
+    if (m.type === 'mark') send({ type: 'mark', cpu: cpuMicros(), system: process.cpuUsage().system, t: performance.now(), elu: performance.eventLoopUtilization().active, sched: schedNs() });
+    if (m.type === 'stop') {
+      floor.close().then(
+        () => process.exit(0),
+        (e: unknown) => {
+          process.stderr.write(`floor child: close failed: ${String(e)}\n`);
+          process.exit(1);
+        },
+      );
+    }
+  });
+  send({ type: 'listening', port: floor.port });
 }
 
 async function runSeal(): Promise<void> {
@@ -297,7 +316,7 @@ async function runSynth(): Promise<void> {
 }
 
 const role = process.env.BC_ACCEPT_ROLE;
-const roles: Record<string, () => Promise<void>> = { relay: runRelay, seal: runSeal, load: runLoad, synth: runSynth };
+const roles: Record<string, () => Promise<void>> = { relay: runRelay, floor: runFloor, seal: runSeal, load: runLoad, synth: runSynth };
 const main = role === undefined ? undefined : roles[role];
 if (main !== undefined) {
   main().catch((e: unknown) => {

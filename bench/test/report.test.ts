@@ -111,6 +111,14 @@ describe('targets', () => {
     expect(by(withHops, 'FLASH one at a time p50')).toBe('≥ 1.01 ms: 4 signatures, 5 verifications, 5 X25519, 2 durable commits and one loopback round trip between processes in series; the goal lies beyond it');
     expect(by({ ...limits, 'accept.sqlite.c64.perSecond': 3_000, 'peer.prosody.online': 8_000 }, 'Relay accept vs Prosody online relay (same run)')).toBe('≤ 3.09×: the SQLite bound over Prosody');
     expect(by({ ...limits, 'limits.ed25519Verify': 1_000 }, 'Relay durable accept, PostgreSQL')).toBe('≤ 2,000/s: one verification an envelope, 2 cores; the goal lies beyond it');
+    // The stack's floor of part 1 follows the bound, in the target's unit, with its own verdict.
+    const floors = { ...limits, 'accept.floor.sqlite.c64.perSecond': 4_500, 'accept.floor.postgres.c64.perSecond': 6_000, 'peer.prosody.online': 3_000, 'peer.postfix.c4.perSecond': 500 };
+    expect(by(floors, 'Relay durable accept, SQLite')).toBe("≤ 24,706/s: one verification and one batched durable row an envelope, 2 cores. The stack's floor, measured (part 1): 4,500/s; the goal lies beyond it");
+    expect(by(floors, 'Relay durable accept, PostgreSQL')).toBe("≤ 30,000/s: one verification an envelope, 2 cores. The stack's floor, measured (part 1): 6,000/s");
+    expect(by(floors, 'Relay accept vs Prosody online relay (same run)')).toBe("≤ 8.24×: the SQLite bound over Prosody. The stack's floor, measured (part 1): 1.50×; the goal lies beyond it");
+    expect(by(floors, 'Relay accept vs Postfix (same run)')).toBe("≤ 49.4×: the SQLite bound over Postfix. The stack's floor, measured (part 1): 9.0×; the goal lies beyond it");
+    // The floor's rows are not the relay's: they never count as its best figure.
+    expect(targets(floors).find((x) => x.target === 'Relay durable accept, SQLite')!.measured).toBe('—');
     // Without part 7 there is no bound, and targets without one say so.
     expect(by({}, 'Relay durable accept, SQLite')).toBe('—');
     expect(bounds({})).toEqual({});
