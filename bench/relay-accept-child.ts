@@ -82,7 +82,7 @@ async function runRelay(): Promise<void> {
 
 /** The stack's floor (support/stack-floor.ts) in place of the relay, with the relay's marks. */
 async function runFloor(): Promise<void> {
-  const floor = await startStackFloor({ db: process.env.BC_ACCEPT_DB!, bodyLimit: DEFAULT_LIMITS.submitBodyBytes, commitOn: process.env.BC_FLOOR_COMMIT === 'loop' ? 'loop' : 'thread' });
+  const floor = await startStackFloor({ db: process.env.BC_ACCEPT_DB!, bodyLimit: DEFAULT_LIMITS.submitBodyBytes, commitOn: process.env.BC_FLOOR_COMMIT === 'loop' ? 'loop' : 'thread', http: process.env.BC_FLOOR_HTTP === 'node' ? 'node' : 'fastify' });
   process.on('message', (m: Msg) => {
     if (m.type === 'mark') send({ type: 'mark', cpu: cpuMicros(), system: process.cpuUsage().system, t: performance.now(), elu: performance.eventLoopUtilization().active, sched: schedNs() });
     if (m.type === 'stop') {

@@ -12,7 +12,7 @@
  * clock stops, every receipt index must be new and distinct, and a sample of receipts is
  * verified against the relay's log key (tlog-proof, leaf opening, checkpoint signature).
  *
- *   npx tsx bench/relay-accept.ts [--backend=sqlite,postgres] [--concurrency=1,8,32,64] [--seconds=5] [--quick] [--envelope-signature] [--floor]
+ *   npx tsx bench/relay-accept.ts [--backend=sqlite,postgres] [--concurrency=1,8,32,64] [--seconds=5] [--quick] [--envelope-signature] [--floor | --bare-floor]
  * Set BC_RELAY_CPU_PROF=<dir> to write a V8 CPU profile of the relay process, and
  * BC_ACCEPT_CACHE=<dir> to keep the sealed corpus between invocations (valid for the UTC day).
  */
@@ -37,9 +37,10 @@ export interface AcceptOptions {
   /**
    * `floor`: the stack's floor (support/stack-floor.ts) instead of the relay: the same load
    * against Fastify, cborg, one verification and a group commit, nothing else. Its answers
-   * carry no receipt, so only their indices are checked.
+   * carry no receipt, so only their indices are checked. `bareFloor`: the same on bare
+   * node:http, without Fastify.
    */
-  server?: 'relay' | 'floor';
+  server?: 'relay' | 'floor' | 'bareFloor';
 }
 
 export interface AcceptResult {
@@ -223,8 +224,8 @@ export async function measureAccept(o: AcceptOptions): Promise<AcceptResult> {
   const corpus = await corpusFor(o.payloadBytes, count + warmup);
   const db = await freshDatabase(o.backend, runs++);
   const prof = process.env.BC_RELAY_CPU_PROF;
-  const floor = o.server === 'floor';
-  const relay = spawnChild(floor ? 'floor' : 'relay', { BC_ACCEPT_DB: db.url, BC_ACCEPT_ENVSIG: o.envelopeSignature === true ? '1' : '0' }, prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]);
+  const floor = o.server === 'floor' || o.server === 'bareFloor';
+  const relay = spawnChild(floor ? 'floor' : 'relay', { BC_FLOOR_HTTP: o.server === 'bareFloor' ? 'node' : 'fastify', BC_ACCEPT_DB: db.url, BC_ACCEPT_ENVSIG: o.envelopeSignature === true ? '1' : '0' }, prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]);
   const relayErr = collectStderr(relay);
   let load: ChildProcess | undefined;
   try {
@@ -342,7 +343,7 @@ if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.
   const payloadBytes = Number(arg('payload', '2048'));
   for (const backend of backends) {
     for (const concurrency of levels) {
-      const r = await measureAccept({ backend, concurrency, seconds, payloadBytes, quick, envelopeSignature: process.argv.includes('--envelope-signature'), server: process.argv.includes('--floor') ? 'floor' : 'relay' });
+      const r = await measureAccept({ backend, concurrency, seconds, payloadBytes, quick, envelopeSignature: process.argv.includes('--envelope-signature'), server: process.argv.includes('--bare-floor') ? 'bareFloor' : process.argv.includes('--floor') ? 'floor' : 'relay' });
       process.stdout.write(
         `${backend} c=${concurrency}: ${Math.round(r.perSecond)}/s (${r.accepted} in ${r.seconds.toFixed(2)} s) p50 ${r.p50Ms.toFixed(2)} ms p99 ${r.p99Ms.toFixed(2)} ms relay CPU ${r.relayCpuPercent?.toFixed(0)}% load CPU ${r.loadCpuPercent?.toFixed(0)}%${r.databaseCpuPercent === undefined ? '' : ` PostgreSQL CPU ${r.databaseCpuPercent.toFixed(0)}%`} — ${r.note ?? ''}\n`,
       );

@@ -19,6 +19,7 @@
  * fsync and one verification on this machine, which no relay on this stack can go below.
  */
 import { createPublicKey, createHash, verify as nodeVerify, type KeyObject } from 'node:crypto';
+import { createServer } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { decode, encode } from 'cborg';
@@ -49,6 +50,7 @@ const SUBMIT_LABEL = Buffer.concat([Buffer.from(LABELS.submit, 'utf8'), Buffer.o
  * on the event loop (which waits out its fsync), 'thread' on a writer thread, one batch at a
  * time, as the relay's SQLite store does. On PostgreSQL each batch is one INSERT of all its
  * rows (one round trip, committed on its own), one batch at a time, as the relay's commit is.
+ * `http` 'node' serves it on bare node:http instead of Fastify.
  */
 /** The body's two byte strings (the relay's SubmitBody), or an error. */
 function submission(v: unknown): { envelope: Uint8Array; token: Uint8Array } {
@@ -66,7 +68,7 @@ function signedToken(v: unknown): { b: Uint8Array; k: Uint8Array; s: Uint8Array 
   return { b: m.b, k: m.k, s: m.s };
 }
 
-export async function startStackFloor(o: { db: string; bodyLimit: number; commitOn: 'loop' | 'thread' }): Promise<StackFloor> {
+export async function startStackFloor(o: { db: string; bodyLimit: number; commitOn: 'loop' | 'thread'; http?: 'fastify' | 'node' }): Promise<StackFloor> {
   const postgres = !o.db.startsWith('sqlite:');
   const dbPath = o.db.slice('sqlite:'.length);
   let pgClient: pg.Client | undefined;
@@ -181,24 +183,42 @@ export async function startStackFloor(o: { db: string; bodyLimit: number; commit
       });
     });
 
-  const app = Fastify({ logger: false, bodyLimit: o.bodyLimit });
-  app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit: o.bodyLimit }, (_req, body, done) => {
-    done(null, body);
-  });
-  app.post('/v1/submit', async (req, reply) => {
+  /** One submission, start to answer: the status and the body to send. */
+  const accept = async (raw: Buffer): Promise<{ status: number; type: string; body: Buffer | string }> => {
     let envelope: Uint8Array;
     let token: Uint8Array;
     let signed: { b: Uint8Array; k: Uint8Array; s: Uint8Array };
     try {
-      ({ envelope, token } = submission(decode(req.body as Buffer)));
+      ({ envelope, token } = submission(decode(raw)));
       signed = signedToken(decode(token));
     } catch (e) {
-      return reply.code(400).send(`bad submission: ${e instanceof Error ? e.message : String(e)}`);
+      return { status: 400, type: 'text/plain', body: `bad submission: ${e instanceof Error ? e.message : String(e)}` };
     }
-    if (!(await verified(signed))) return reply.code(403).send('the token signature does not verify');
+    if (!(await verified(signed))) return { status: 403, type: 'text/plain', body: 'the token signature does not verify' };
     const digest = createHash('sha256').update(envelope).digest();
     const index = await enqueue({ digest, envelope, token });
-    return reply.type('application/cbor').send(Buffer.from(encode({ index, duplicate: false, receipt: '' })));
+    return { status: 200, type: 'application/cbor', body: Buffer.from(encode({ index, duplicate: false, receipt: '' })) };
+  };
+
+  const closeStore = async (): Promise<void> => {
+    if (writer !== undefined) await writer.terminate();
+    db?.close();
+    await pgClient?.end();
+  };
+  return o.http === 'node' ? bareServer(o.bodyLimit, accept, closeStore) : fastifyServer(o.bodyLimit, accept, closeStore);
+}
+
+type Accept = (raw: Buffer) => Promise<{ status: number; type: string; body: Buffer | string }>;
+
+/** The relay's arrangement: a Fastify route with a CBOR body parser. */
+async function fastifyServer(bodyLimit: number, accept: Accept, closeStore: () => Promise<void>): Promise<StackFloor> {
+  const app = Fastify({ logger: false, bodyLimit });
+  app.addContentTypeParser('application/cbor', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => {
+    done(null, body);
+  });
+  app.post('/v1/submit', async (req, reply) => {
+    const a = await accept(req.body as Buffer);
+    return reply.code(a.status).type(a.type).send(a.body);
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const address = app.server.address();
@@ -207,9 +227,57 @@ export async function startStackFloor(o: { db: string; bodyLimit: number; commit
     port: address.port,
     close: async () => {
       await app.close();
-      if (writer !== undefined) await writer.terminate();
-      db?.close();
-      await pgClient?.end();
+      await closeStore();
+    },
+  };
+}
+
+/**
+ * node:http alone, no framework: what leaving Fastify would buy. Only POST /v1/submit with a
+ * body within the limit; anything else is refused as Fastify would refuse it.
+ */
+async function bareServer(bodyLimit: number, accept: Accept, closeStore: () => Promise<void>): Promise<StackFloor> {
+  const server = createServer((req, res) => {
+    const answer = (status: number, type: string, body: Buffer | string): void => {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    if (req.method !== 'POST' || req.url !== '/v1/submit') {
+      answer(404, 'text/plain', 'not found');
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let length = 0;
+    req.on('data', (c: Buffer) => {
+      length += c.length;
+      if (length > bodyLimit) {
+        // Answered once; the rest of the body is read and dropped.
+        if (!res.headersSent) answer(413, 'text/plain', 'body too large');
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => {
+      if (res.headersSent) return;
+      accept(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length)).then(
+        (a) => { answer(a.status, a.type, a.body); },
+        (e: unknown) => { answer(500, 'text/plain', e instanceof Error ? e.message : String(e)); },
+      );
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: '127.0.0.1', port: 0 }, resolve);
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('the floor server has no port');
+  return {
+    port: address.port,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      server.closeAllConnections();
+      await closeStore();
     },
   };
 }

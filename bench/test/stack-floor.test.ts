@@ -20,12 +20,16 @@ async function post(port: number, body: Uint8Array): Promise<{ status: number; b
   return { status: r.status, body: new Uint8Array(await r.arrayBuffer()) };
 }
 
-describe.each(['thread', 'loop'] as const)("the stack's floor on SQLite, commits on the %s", (commitOn) => {
+describe.each([
+  ['thread', 'fastify'],
+  ['loop', 'fastify'],
+  ['thread', 'node'],
+] as const)("the stack's floor on SQLite, commits on the %s, served by %s", (commitOn, http) => {
   let dir: string;
   let floor: StackFloor;
   beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bc-floor-'));
-    floor = await startStackFloor({ db: `sqlite:${join(dir, 'floor.db')}`, bodyLimit: 1 << 20, commitOn });
+    floor = await startStackFloor({ db: `sqlite:${join(dir, 'floor.db')}`, bodyLimit: 1 << 20, commitOn, http });
   });
   afterEach(async () => {
     await floor.close();
@@ -63,6 +67,8 @@ describe.each(['thread', 'loop'] as const)("the stack's floor on SQLite, commits
     expect((await post(floor.port, encodeCbor({ envelope: m.envelope!, token: encodeCbor({ ...token, k: new Uint8Array(32).fill(0xff) }) }))).status).toBe(403);
     expect((await post(floor.port, encodeCbor({ envelope: m.envelope!, token: encodeCbor({ b: new Uint8Array(1) }) }))).status).toBe(400);
     expect((await post(floor.port, Uint8Array.of(0xff, 0x00)))).toMatchObject({ status: 400 });
+    // A body over the limit is refused before it is read whole.
+    expect((await post(floor.port, new Uint8Array((1 << 20) + 1))).status).toBe(413);
     expect(rows()).toHaveLength(3);
   });
 });
