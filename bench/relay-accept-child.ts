@@ -59,6 +59,15 @@ async function runRelay(): Promise<void> {
     verifyEnvelopeSignature: process.env.BC_ACCEPT_ENVSIG === '1',
     mandate: await relayMandate(),
   });
+  answerParent('relay', () => relay.close());
+  send({ type: 'listening', url: relay.url, port: relay.port });
+}
+
+/**
+ * The parent's requests to the server under test (the relay or the stack's floor): `mark`, its
+ * CPU and scheduler times now; `memory`, its heap after a full collection; `stop`, close and exit.
+ */
+function answerParent(name: string, close: () => Promise<void>): void {
   process.on('message', (m: Msg) => {
     if (m.type === 'mark') send({ type: 'mark', cpu: cpuMicros(), system: process.cpuUsage().system, t: performance.now(), elu: performance.eventLoopUtilization().active, sched: schedNs() });
     if (m.type === 'memory') {
@@ -68,33 +77,21 @@ async function runRelay(): Promise<void> {
       send({ type: 'memory', t: performance.now(), rss: u.rss, heapUsed: u.heapUsed, external: u.external });
     }
     if (m.type === 'stop') {
-      relay.close().then(
+      close().then(
         () => process.exit(0),
         (e: unknown) => {
-          process.stderr.write(`relay child: close failed: ${String(e)}\n`);
+          process.stderr.write(`${name} child: close failed: ${String(e)}\n`);
           process.exit(1);
         },
       );
     }
   });
-  send({ type: 'listening', url: relay.url, port: relay.port });
 }
 
 /** The stack's floor (support/stack-floor.ts) in place of the relay, with the relay's marks. */
 async function runFloor(): Promise<void> {
   const floor = await startStackFloor({ db: process.env.BC_ACCEPT_DB!, bodyLimit: DEFAULT_LIMITS.submitBodyBytes, commitOn: process.env.BC_FLOOR_COMMIT === 'loop' ? 'loop' : 'thread', http: process.env.BC_FLOOR_HTTP === 'node' ? 'node' : 'fastify' });
-  process.on('message', (m: Msg) => {
-    if (m.type === 'mark') send({ type: 'mark', cpu: cpuMicros(), system: process.cpuUsage().system, t: performance.now(), elu: performance.eventLoopUtilization().active, sched: schedNs() });
-    if (m.type === 'stop') {
-      floor.close().then(
-        () => process.exit(0),
-        (e: unknown) => {
-          process.stderr.write(`floor child: close failed: ${String(e)}\n`);
-          process.exit(1);
-        },
-      );
-    }
-  });
+  answerParent('floor', () => floor.close());
   send({ type: 'listening', port: floor.port });
 }
 
