@@ -3,6 +3,9 @@
  *  - `relay`: a real relay (startRelay) on loopback; answers `mark` with its CPU time so the
  *    parent measures the relay process alone, and stops cleanly on `stop` (so `--cpu-prof`
  *    writes its profile).
+ *  - `floor`: the stack's floor (support/stack-floor.ts) in the relay's place, with the same
+ *    answers to the parent; BC_FLOOR_HTTP=node serves it on bare node:http, BC_FLOOR_COMMIT=loop
+ *    commits on its event loop instead of a writer thread.
  *  - `seal`: seals real envelopes with tokens for the bench party, before any clock starts.
  *  - `load`: the load generator: N keep-alive connections over raw sockets, each with one
  *    submission in flight (a station waits for its receipt), sending the pre-made bodies.

@@ -119,7 +119,8 @@ function boundCell(value: number | undefined, text: (v: number) => string, goal:
 function withFloor(cell: string, m: Metrics, key: string, goal: number, text: (v: number) => string, scale = 1): string {
   if (!has(m, key)) return cell;
   const v = m[key]! * scale;
-  return `${cell}. The stack's floor, measured (part 1): ${text(v)}${goal > v ? '; the goal lies beyond it' : ''}`;
+  const floor = `The stack's floor, measured (part 1): ${text(v)}${goal > v ? '; the goal lies beyond it' : ''}`;
+  return cell === '—' ? floor : `${cell}. ${floor}`;
 }
 
 export function targets(m: Metrics): Target[] {

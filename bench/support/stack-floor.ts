@@ -1,14 +1,15 @@
 /**
- * The stack's floor for durable accept (issue 9, part 7): the least a server built on the
+ * The stack's floor for durable accept (issue 9, part 1's last rows): the least a server built on the
  * relay's own dependencies must do per submission, and nothing more, answered the way the
  * relay answers so the same load generator drives it.
  *
  * Per request: Fastify reads the CBOR body (the same route shape, body limit and
  * content type), cborg decodes it, one Ed25519 verification of the submission token's
  * signature (node:crypto's asynchronous one-shot, on libuv's thread pool, so the event loop
- * never waits for it), then the envelope joins a group commit: one better-sqlite3 transaction
- * per turn of the event loop in WAL mode with synchronous=FULL (the relay's durability), and
- * the answer leaves only after that COMMIT returned. The answer is CBOR {index, duplicate,
+ * never waits for it), then the envelope joins a group commit: what arrived while the previous
+ * batch was written is one transaction (better-sqlite3 in WAL mode with synchronous=FULL, the
+ * relay's durability, or one PostgreSQL INSERT), and the answer leaves only after that COMMIT
+ * returned. The answer is CBOR {index, duplicate,
  * receipt} with an empty receipt.
  *
  * Left out, on purpose, because they are the protocol's and not the stack's: the envelope's
@@ -45,13 +46,6 @@ const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex');
 // What a token's signature covers: the label, a zero byte, the body (core's ed25519.ts `labelled`).
 const SUBMIT_LABEL = Buffer.concat([Buffer.from(LABELS.submit, 'utf8'), Buffer.of(0)]);
 
-/**
- * The store: `sqlite:<path>` or a PostgreSQL URL. On SQLite, `commitOn` 'loop' runs each COMMIT
- * on the event loop (which waits out its fsync), 'thread' on a writer thread, one batch at a
- * time, as the relay's SQLite store does. On PostgreSQL each batch is one INSERT of all its
- * rows (one round trip, committed on its own), one batch at a time, as the relay's commit is.
- * `http` 'node' serves it on bare node:http instead of Fastify.
- */
 /** The body's two byte strings (the relay's SubmitBody), or an error. */
 function submission(v: unknown): { envelope: Uint8Array; token: Uint8Array } {
   const m = v as { envelope?: unknown; token?: unknown } | null;
@@ -68,6 +62,13 @@ function signedToken(v: unknown): { b: Uint8Array; k: Uint8Array; s: Uint8Array 
   return { b: m.b, k: m.k, s: m.s };
 }
 
+/**
+ * The store: `sqlite:<path>` or a PostgreSQL URL. On SQLite, `commitOn` 'loop' runs each COMMIT
+ * on the event loop (which waits out its fsync), 'thread' on a writer thread, one batch at a
+ * time, as the relay's SQLite store does. On PostgreSQL each batch is one INSERT of all its
+ * rows (one round trip, committed on its own), one batch at a time, as the relay's commit is.
+ * `http` 'node' serves it on bare node:http instead of Fastify.
+ */
 export async function startStackFloor(o: { db: string; bodyLimit: number; commitOn: 'loop' | 'thread'; http?: 'fastify' | 'node' }): Promise<StackFloor> {
   const postgres = !o.db.startsWith('sqlite:');
   const dbPath = o.db.slice('sqlite:'.length);
@@ -275,8 +276,10 @@ async function bareServer(bodyLimit: number, accept: Accept, closeStore: () => P
   return {
     port: address.port,
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => { resolve(); }));
+      // Keep-alive connections would hold close() open: they are ended with it.
+      const closed = new Promise<void>((resolve) => server.close(() => { resolve(); }));
       server.closeAllConnections();
+      await closed;
       await closeStore();
     },
   };

@@ -117,6 +117,8 @@ describe('targets', () => {
     expect(by(floors, 'Relay durable accept, PostgreSQL')).toBe("≤ 30,000/s: one verification an envelope, 2 cores. The stack's floor, measured (part 1): 6,000/s");
     expect(by(floors, 'Relay accept vs Prosody online relay (same run)')).toBe("≤ 8.24×: the SQLite bound over Prosody. The stack's floor, measured (part 1): 1.50×; the goal lies beyond it");
     expect(by(floors, 'Relay accept vs Postfix (same run)')).toBe("≤ 49.4×: the SQLite bound over Postfix. The stack's floor, measured (part 1): 9.0×; the goal lies beyond it");
+    // Without part 7 the floor stands alone.
+    expect(by({ 'accept.floor.sqlite.c64.perSecond': 4_500 }, 'Relay durable accept, SQLite')).toBe("The stack's floor, measured (part 1): 4,500/s; the goal lies beyond it");
     // The floor's rows are not the relay's: they never count as its best figure.
     expect(targets(floors).find((x) => x.target === 'Relay durable accept, SQLite')!.measured).toBe('—');
     // Without part 7 there is no bound, and targets without one say so.
