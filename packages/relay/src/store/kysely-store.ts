@@ -263,6 +263,10 @@ interface KnownRow {
   deleted: boolean;
 }
 
+function knownFromRow(r: KnownRow): KnownEnvelope {
+  return { from: r.from_party, id: view(r.env_id), index: r.leaf_index, digest: view(r.digest), receipt: r.receipt, deleted: r.deleted };
+}
+
 /** PostgreSQL's limit on a statement's parameters (the wire protocol counts them in 16 bits). */
 const PG_MAX_PARAMETERS = 65_535;
 
@@ -652,14 +656,15 @@ export class KyselyRelayStore implements RelayStore {
     if (keys.length === 0) return [];
     if (this.dialect === 'postgres') {
       const { rows } = await this.db.executeQuery<KnownRow>(CompiledQuery.raw(KNOWN_PG, [keys.map((k) => k.from), keys.map((k) => blob(k.id))]));
-      return rows.map((r) => ({ from: r.from_party, id: view(r.env_id), index: r.leaf_index, digest: view(r.digest), receipt: r.receipt, deleted: r.deleted }));
+      return rows.map(knownFromRow);
     }
     const out: KnownEnvelope[] = [];
     for (const part of chunks(keys, ROWS_PER_INSERT)) {
       const params: unknown[] = [];
       for (const k of part) params.push(k.from, blob(k.id));
+      // SQLite has no booleans: `deleted` comes back 0 or 1.
       const { rows } = await this.db.executeQuery<Omit<KnownRow, 'deleted'> & { deleted: number }>(CompiledQuery.raw(knownSqlite(part.length), params));
-      for (const r of rows) out.push({ from: r.from_party, id: view(r.env_id), index: r.leaf_index, digest: view(r.digest), receipt: r.receipt, deleted: r.deleted !== 0 });
+      for (const r of rows) out.push(knownFromRow({ ...r, deleted: r.deleted !== 0 }));
     }
     return out;
   }
